@@ -1,0 +1,170 @@
+"""jaxmle.fit against scipy.stats fits, in the same run.
+
+For gamma and Weibull (location fixed at 0 in scipy, as jaxmle's families have
+no location) at N = 1e5 and 1e6, measures:
+
+* jaxmle fit time without compilation (best of ``--repeat`` calls of
+  ``jm.fit`` after a first call that compiled; validation and transfer included),
+* compile time (first call minus a steady-state call),
+* the time of one jitted log-likelihood pass at the estimate, and the ratio
+  fit / pass (the machine-independent figure),
+* scipy.stats' ``fit`` time (best of ``--repeat``),
+* the log-likelihood each reached, both evaluated in float64 by scipy at the
+  respective estimates, and the ratio scipy time / jaxmle time.
+
+Writes a markdown table beside this script (``bench_fit_results_<platform>.md``)
+with the machine it ran on.
+
+Run: ``python benchmarks/bench_fit.py`` (``--dtype float32`` for the GPU default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _best(fn, repeat):
+    times = []
+    out = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+def _machine() -> str:
+    import jax
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            names = [ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")]
+        cpu = f"{names[0]} x {len(names)}" if names else cpu
+    except OSError:
+        pass
+    dev = jax.devices()[0]
+    kind = getattr(dev, "device_kind", dev.platform)
+    return (
+        f"device: {dev.platform} ({kind}); host CPU: {cpu}; cores visible: {os.cpu_count()}; "
+        f"python {platform.python_version()}, jax {jax.__version__}, numpy {np.__version__}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+
+    import jax
+
+    if args.dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    from scipy import stats
+
+    import jaxmle as jm
+    from jaxmle.objective import total_loglik
+
+    families = {
+        "gamma": (
+            lambda r, n: r.gamma(2.5, 1 / 1.5, n),
+            lambda x: stats.gamma.fit(x, floc=0),
+            lambda x, p: stats.gamma.logpdf(x, p[0], loc=p[1], scale=p[2]).sum(),
+        ),
+        "weibull": (
+            lambda r, n: 3.0 * r.weibull(1.7, n),
+            lambda x: stats.weibull_min.fit(x, floc=0),
+            lambda x, p: stats.weibull_min.logpdf(x, p[0], loc=p[1], scale=p[2]).sum(),
+        ),
+    }
+    rows = []
+    rng = np.random.default_rng(0)
+    for name, (draw, scipy_fit, scipy_ll) in families.items():
+        for n in args.sizes:
+            x64 = draw(rng, n)
+            x = x64.astype(args.dtype)
+            fam = jm.family(name)
+
+            t0 = time.perf_counter()
+            jax.block_until_ready(jm.fit(fam, x))
+            first = time.perf_counter() - t0
+            fit_s, res = _best(lambda: jax.block_until_ready(jm.fit(fam, x)), args.repeat)  # noqa: B023
+            compile_s = max(first - fit_s, 0.0)
+
+            xd = jnp.asarray(x)
+            ll_fn = jax.jit(lambda p, xd: total_loglik(fam, p, xd, None))  # noqa: B023
+            jax.block_until_ready(ll_fn(res.params, xd))
+            pass_s, _ = _best(
+                lambda: jax.block_until_ready(ll_fn(res.params, xd)),  # noqa: B023
+                max(10, args.repeat),
+            )
+
+            sp_s, sp = _best(lambda: scipy_fit(x64), args.repeat)  # noqa: B023
+            sp_ll = scipy_ll(x64, sp)
+            ours = res.to_scipy()
+            our_ll = ours.logpdf(x64).sum()
+            rows.append(
+                {
+                    "family": name,
+                    "n": n,
+                    "method": f"{res.method} ({int(res.n_iter)} it.)",
+                    "converged": bool(res.converged),
+                    "fit_ms": fit_s * 1e3,
+                    "compile_ms": compile_s * 1e3,
+                    "pass_ms": pass_s * 1e3,
+                    "scipy_ms": sp_s * 1e3,
+                    "ll": our_ll,
+                    "sp_ll": sp_ll,
+                }
+            )
+            r = rows[-1]
+            print(
+                f"{name:8s} n={n:>9,d} jaxmle {r['fit_ms']:9.1f} ms (compile {r['compile_ms']:7.0f}"
+                f" ms, {r['fit_ms'] / r['pass_ms']:6.1f} passes)  scipy {r['scipy_ms']:9.1f} ms"
+                f"  speed-up x{r['scipy_ms'] / r['fit_ms']:6.2f}"
+                f"  loglik {our_ll:.6f} vs {sp_ll:.6f}",
+                flush=True,
+            )
+
+    import jaxmle
+
+    platform_name = jax.devices()[0].platform
+    lines = [
+        f"# bench_fit: jaxmle {jaxmle.__version__} vs scipy.stats ({args.dtype})",
+        "",
+        f"Machine: {_machine()}",
+        "",
+        f"Command: `python benchmarks/bench_fit.py --dtype {args.dtype}`"
+        f" (best of {args.repeat}; compile = first call minus steady call;"
+        " log-likelihoods evaluated in float64 by scipy at each estimate)",
+        "",
+        "| family | n | jaxmle method | converged | jaxmle fit (ms) | compile (ms) "
+        "| one loglik pass (ms) | fit / pass | scipy fit (ms) | scipy / jaxmle "
+        "| loglik jaxmle | loglik scipy | jaxmle - scipy |",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['family']} | {r['n']:,} | {r['method']} | {r['converged']} "
+            f"| {r['fit_ms']:.1f} | {r['compile_ms']:.0f} | {r['pass_ms']:.2f} "
+            f"| {r['fit_ms'] / r['pass_ms']:.1f} | {r['scipy_ms']:.1f} "
+            f"| {r['scipy_ms'] / r['fit_ms']:.2f} | {r['ll']:.4f} | {r['sp_ll']:.4f} "
+            f"| {r['ll'] - r['sp_ll']:+.2e} |"
+        )
+    out = args.out or Path(__file__).with_name(f"bench_fit_results_{platform_name}.md")
+    out.write_text("\n".join(lines) + "\n")
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()

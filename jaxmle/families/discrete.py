@@ -1,0 +1,84 @@
+"""Discrete univariate families: Poisson, Bernoulli."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from jax.scipy.special import gammaln, xlog1py, xlogy
+
+from jaxmle.families import constraints as C
+from jaxmle.families import support as S
+from jaxmle.families.base import Family, weighted_mean
+from jaxmle.families.registry import register
+
+__all__ = ["Bernoulli", "Poisson"]
+
+
+def _shrunk_mean(x, w):
+    """``(sum x + 1/2) / (n + 1)``: the mean pulled off the boundary, for ``init``."""
+    n = x.shape[0] if w is None else jnp.sum(w)
+    return (weighted_mean(x, w) * n + 0.5) / (n + 1.0)
+
+
+@register("poisson")
+class Poisson(Family):
+    r"""Poisson distribution with rate :math:`\lambda`.
+
+    .. math:: \log p(x) = x\log\lambda - \lambda - \log\Gamma(x+1),
+              \quad x = 0, 1, 2, \ldots
+
+    (``xlogy`` makes ``x = 0`` exact at any rate.) MLE: ``rate = mean(x)``.
+    scipy: ``poisson(mu=rate)``.
+    """
+
+    name = "poisson"
+    param_names = ("rate",)
+    constraints = {"rate": C.positive}
+    support = S.nonnegative_integers
+    has_closed_form = True
+
+    def logpdf(self, params, x):
+        rate = params["rate"]
+        return xlogy(x, rate) - rate - gammaln(x + 1.0)
+
+    def init(self, x, w):
+        return {"rate": _shrunk_mean(x, w)}
+
+    def closed_form(self, x, w):
+        return {"rate": weighted_mean(x, w)}
+
+    def scipy(self, params):
+        from scipy import stats
+
+        return stats.poisson(mu=params["rate"])
+
+
+@register("bernoulli")
+class Bernoulli(Family):
+    r"""Bernoulli distribution with success probability :math:`p`.
+
+    .. math:: \log p(x) = x\log p + (1-x)\log(1-p), \quad x \in \{0, 1\}
+
+    (``xlogy``/``xlog1py`` make ``p`` in {0, 1} exact.) MLE: ``p = mean(x)``.
+    scipy: ``bernoulli(p)``.
+    """
+
+    name = "bernoulli"
+    param_names = ("p",)
+    constraints = {"p": C.unit_interval}
+    support = S.binary
+    has_closed_form = True
+
+    def logpdf(self, params, x):
+        p = params["p"]
+        return xlogy(x, p) + xlog1py(1.0 - x, -p)
+
+    def init(self, x, w):
+        return {"p": _shrunk_mean(x, w)}
+
+    def closed_form(self, x, w):
+        return {"p": weighted_mean(x, w)}
+
+    def scipy(self, params):
+        from scipy import stats
+
+        return stats.bernoulli(p=params["p"])

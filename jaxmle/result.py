@@ -1,0 +1,170 @@
+"""FitResult: an immutable pytree with everything a statistician needs next."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxmle.families.base import Family
+from jaxmle.solvers.driver import Status, status_message
+
+__all__ = ["FitResult"]
+
+_DATA_FIELDS = (
+    "params",
+    "loglik",
+    "n",
+    "n_iter",
+    "grad_norm",
+    "step_norm",
+    "status",
+    "cov",
+    "stderr",
+)
+_META_FIELDS = ("family", "method", "free_names")
+
+
+@dataclasses.dataclass(frozen=True)
+class FitResult:
+    """The outcome of :func:`jaxmle.fit`.
+
+    Attributes:
+        params: the MLE, ``{name: value}`` in the family's parameter order
+            (fixed parameters included, at their fixed values).
+        loglik: the total (weighted) log-likelihood at ``params``.
+        n: the number of observations (the sum of the weights if weighted).
+        n_iter: solver iterations (0 for a closed form).
+        grad_norm: ``max |g|`` of the negative mean log-likelihood's gradient in
+            the solver's standardized unconstrained coordinates at the end.
+        step_norm: ``max |dz|`` of the last step in those coordinates.
+        status: a :class:`jaxmle.solvers.Status` code; see ``message``.
+        cov: inverse observed information of the free parameters, in
+            ``free_names`` order (constrained parametrization).
+        stderr: ``{name: sqrt(cov[i, i])}`` for each free parameter; fixed
+            parameters get none.
+        family: the fitted family.
+        method: the method that produced the fit.
+        free_names: the estimated (not fixed) parameters, in order.
+    """
+
+    params: dict[str, jax.Array]
+    loglik: jax.Array
+    n: jax.Array
+    n_iter: jax.Array
+    grad_norm: jax.Array
+    step_norm: jax.Array
+    status: jax.Array
+    cov: jax.Array
+    stderr: dict[str, jax.Array]
+    family: Family
+    method: str
+    free_names: tuple[str, ...]
+
+    # ---- derived quantities ----------------------------------------------
+
+    @property
+    def converged(self) -> jax.Array:
+        """True where the solver's convergence test held (always for a closed form)."""
+        return self.status == Status.CONVERGED
+
+    @property
+    def message(self) -> str:
+        """A readable account of how the fit ended."""
+        if np.ndim(self.status) != 0:
+            raise TypeError("message of a batched result: index it first")
+        if self.method == "closed_form":
+            msg = "closed-form MLE"
+            if not all(np.all(np.isfinite(np.asarray(v))) for v in self.stderr.values()):
+                msg += " (on the boundary of the parameter space: no finite standard errors)"
+            return msg
+        return status_message(int(self.status))
+
+    @property
+    def n_params(self) -> int:
+        """The number of estimated (free) scalar parameters."""
+        return sum(
+            int(np.prod(np.shape(self.params[k])[np.ndim(self.loglik) :])) for k in self.free_names
+        )
+
+    @property
+    def aic(self) -> jax.Array:
+        """Akaike information criterion, ``2k - 2 loglik``."""
+        return 2.0 * self.n_params - 2.0 * self.loglik
+
+    @property
+    def bic(self) -> jax.Array:
+        """Bayesian information criterion, ``k log n - 2 loglik``."""
+        return self.n_params * jnp.log(self.n) - 2.0 * self.loglik
+
+    def conf_int(self, level: float = 0.95, method: str = "wald") -> dict[str, tuple[Any, Any]]:
+        """Wald confidence intervals ``estimate -/+ z_{(1+level)/2} * stderr``.
+
+        Args:
+            level: coverage in (0, 1).
+            method: ``"wald"`` (profile-likelihood intervals are not built yet).
+        """
+        if not 0.0 < level < 1.0:
+            raise ValueError(f"level must be in (0, 1), got {level!r}")
+        if method != "wald":
+            raise ValueError(f"unknown conf_int method {method!r}; available: 'wald'")
+        from jax.scipy.special import ndtri
+
+        z = float(ndtri(0.5 + level / 2.0))
+        return {
+            k: (self.params[k] - z * self.stderr[k], self.params[k] + z * self.stderr[k])
+            for k in self.free_names
+        }
+
+    def to_scipy(self):
+        """The fitted distribution as a frozen ``scipy.stats`` object."""
+        return self.family.scipy({k: np.asarray(v) for k, v in self.params.items()})
+
+    # ---- presentation ----------------------------------------------------
+
+    def summary(self, level: float = 0.95) -> str:
+        """A printable table: estimates, standard errors, Wald CIs, fit statistics."""
+        if np.ndim(self.loglik) != 0:
+            raise TypeError("summary of a batched result: index it first")
+        ci = self.conf_int(level)
+        n = float(self.n)
+        n_txt = f"{int(n):,}" if n.is_integer() else f"{n:,.3f}"
+        pct = f"{100 * level:g}%"
+        status = self.message
+        if self.method != "closed_form":
+            status += f" (iterations: {int(self.n_iter)}, "
+            status += f"gradient norm: {float(self.grad_norm):.2e})"
+        lines = [
+            f"jaxmle fit: {self.family!r}    method: {self.method}    n = {n_txt}",
+            status,
+            f"log-likelihood: {float(self.loglik):.6f}    AIC: {float(self.aic):.4f}"
+            f"    BIC: {float(self.bic):.4f}",
+            "",
+            f"{'parameter':<12}{'estimate':>16}{'std. err.':>14}   {pct + ' CI (Wald)':<30}",
+        ]
+        for k in self.family.param_names:
+            est = float(self.params[k])
+            if k in self.free_names:
+                lo, hi = (float(v) for v in ci[k])
+                se = float(self.stderr[k])
+                lines.append(f"{k:<12}{est:>16.8g}{se:>14.4g}   [{lo:.6g}, {hi:.6g}]")
+            else:
+                lines.append(f"{k:<12}{est:>16.8g}{'(fixed)':>14}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        if np.ndim(self.loglik) != 0:
+            return f"FitResult(batched over {np.shape(self.loglik)}, family={self.family!r})"
+        est = ", ".join(f"{k}={float(v):.6g}" for k, v in self.params.items())
+        return (
+            f"FitResult({self.family.name}: {est}; loglik={float(self.loglik):.6f}, "
+            f"converged={bool(self.converged)}, method={self.method!r})"
+        )
+
+
+jax.tree_util.register_dataclass(
+    FitResult, data_fields=list(_DATA_FIELDS), meta_fields=list(_META_FIELDS)
+)

@@ -1,0 +1,168 @@
+"""Validate user input before any computation, with messages that say what is
+wrong, where, and what to do. Inputs are never modified: arrays are copied or
+converted, never written to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxmle.families.base import Family
+
+__all__ = [
+    "float_dtype",
+    "validate_data",
+    "validate_params",
+    "validate_partial_params",
+    "validate_weights",
+]
+
+
+def float_dtype(x: Any = None) -> np.dtype:
+    """The float dtype to compute in: the data's own float dtype (float16 is
+    promoted to float32), else float64 under ``jax_enable_x64``, else float32."""
+    default = np.dtype(np.float64) if jax.config.jax_enable_x64 else np.dtype(np.float32)
+    if x is not None:
+        dt = np.dtype(x.dtype)
+        if dt == np.float32 or (dt == np.float64 and jax.config.jax_enable_x64):
+            return dt
+        if dt == np.float16 or dt == jnp.bfloat16:
+            return np.dtype(np.float32)
+    return default
+
+
+def _locations(mask: np.ndarray, values: np.ndarray, limit: int = 5) -> str:
+    idx = np.flatnonzero(mask)
+    shown = ", ".join(f"x[{i}]={float(values[i])!r}" for i in idx[:limit])
+    more = f", ... ({idx.size - limit} more)" if idx.size > limit else ""
+    return f"{shown}{more}"
+
+
+def _as_numeric_array(name: str, a: Any) -> np.ndarray:
+    if isinstance(a, (str, bytes)) or a is None:
+        raise TypeError(f"{name} must be an array of numbers, got {type(a).__name__}")
+    try:
+        arr = np.asarray(a)
+    except Exception as exc:  # ragged lists, objects numpy cannot convert
+        raise TypeError(f"{name} could not be converted to a numeric array: {exc}") from None
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+    ):
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
+    return arr
+
+
+def validate_data(family: Family, x: Any) -> jax.Array:
+    """Check ``x`` for ``family`` and return it as a 1-D float JAX array.
+
+    Raises:
+        TypeError: not numeric.
+        ValueError: wrong shape, empty, NaN/inf, or outside the family's support
+            (the message gives how many values and the first offending indices).
+    """
+    arr = _as_numeric_array("x", x)
+    if arr.ndim != 1:
+        raise ValueError(
+            f"x must be 1-D (one dataset of n observations), got shape {arr.shape}; "
+            "for many datasets at once use jm.fit_many"
+        )
+    if arr.size == 0:
+        raise ValueError("x is empty: at least one observation is needed to fit")
+    dtype = float_dtype(arr)
+    vals = arr.astype(dtype, copy=False)
+    bad = ~np.isfinite(vals)
+    if bad.any():
+        raise ValueError(
+            f"x has {int(bad.sum())} non-finite value(s) (NaN or inf) at "
+            f"{_locations(bad, vals)}; drop them or give them weight 0 after replacing"
+        )
+    outside = ~family.support.contains(vals)
+    if outside.any():
+        raise ValueError(
+            f"x has {int(outside.sum())} value(s) outside the support of "
+            f"{family.name} ({family.support.description}): {_locations(outside, vals)}"
+        )
+    return jnp.asarray(vals)
+
+
+def validate_weights(w: Any, n: int, dtype: np.dtype) -> jax.Array | None:
+    """Check frequency weights: shape ``(n,)``, finite, >= 0, not all zero."""
+    if w is None:
+        return None
+    arr = _as_numeric_array("weights", w)
+    if arr.shape != (n,):
+        raise ValueError(f"weights must have shape ({n},) like x, got shape {arr.shape}")
+    vals = arr.astype(dtype, copy=False)
+    bad = ~np.isfinite(vals)
+    if bad.any():
+        raise ValueError(
+            f"weights has {int(bad.sum())} non-finite value(s): "
+            f"{_locations(bad, vals).replace('x[', 'weights[')}"
+        )
+    neg = vals < 0
+    if neg.any():
+        raise ValueError(
+            f"weights must be >= 0; {int(neg.sum())} negative: "
+            f"{_locations(neg, vals).replace('x[', 'weights[')}"
+        )
+    if not (vals > 0).any():
+        raise ValueError("weights are all zero: no observation is left to fit")
+    return jnp.asarray(vals)
+
+
+def _check_value(family: Family, name: str, value: Any, what: str, dtype) -> jax.Array:
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{what} {name!r} must be a number, got {type(value).__name__}")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{what} {name!r} must be a number, got {value!r}") from None
+    if arr.shape != ():
+        raise ValueError(f"{what} {name!r} must be a scalar, got shape {arr.shape}")
+    con = family.constraints[name]
+    if not bool(con.contains(arr)):
+        raise ValueError(
+            f"{what} {name!r}={float(arr)!r} is outside its valid set {con.description} "
+            f"for {family.name}"
+        )
+    return jnp.asarray(arr, dtype=dtype)
+
+
+def validate_partial_params(
+    family: Family, params: Mapping[str, Any] | None, what: str, dtype
+) -> dict[str, jax.Array]:
+    """Check a mapping of some of ``family``'s parameters (``fixed=``, ``init=``)."""
+    if params is None:
+        return {}
+    if not isinstance(params, Mapping):
+        raise TypeError(
+            f"{what} must be a dict of parameter name -> value, got {type(params).__name__}"
+        )
+    unknown = [k for k in params if k not in family.param_names]
+    if unknown:
+        raise ValueError(
+            f"{what} names unknown parameter(s) {unknown} for {family.name}; "
+            f"its parameters are {list(family.param_names)}"
+        )
+    return {
+        k: _check_value(family, k, params[k], what, dtype)
+        for k in family.param_names
+        if k in params
+    }
+
+
+def validate_params(family: Family, params: Mapping[str, Any], dtype) -> dict[str, jax.Array]:
+    """Check a complete parameter mapping for ``family``."""
+    checked = validate_partial_params(family, params, "params", dtype)
+    missing = [k for k in family.param_names if k not in checked]
+    if missing:
+        raise ValueError(
+            f"params is missing {missing} for {family.name}; it needs {list(family.param_names)}"
+        )
+    return checked

@@ -1,0 +1,156 @@
+"""fit(): methods, fixed parameters, weights, optimizers, results, compilation."""
+
+import dataclasses
+
+import jax
+import numpy as np
+import optax
+import pytest
+
+import jaxmle as jm
+from jaxmle.fit import _fit_program
+from jaxmle.objective import total_loglik
+
+
+@pytest.fixture(scope="module")
+def gamma_data():
+    return np.random.default_rng(3).gamma(2.5, 1 / 1.5, 3000)
+
+
+def test_gamma_fixed_shape_has_closed_form_rate(gamma_data):
+    res = jm.fit("gamma", gamma_data, fixed={"shape": 2.0})
+    assert float(res.params["rate"]) == pytest.approx(2.0 / gamma_data.mean(), rel=1e-9)
+    assert res.free_names == ("rate",)
+
+
+def test_weibull_fixed_shape_has_closed_form_scale(gamma_data):
+    k = 1.3
+    res = jm.fit("weibull", gamma_data, fixed={"shape": k})
+    expected = np.mean(gamma_data**k) ** (1 / k)
+    assert float(res.params["scale"]) == pytest.approx(expected, rel=1e-9)
+
+
+def test_weighted_gamma_equals_repeated(gamma_data):
+    x = gamma_data[:400]
+    w = np.random.default_rng(4).integers(0, 3, 400)
+    a = jm.fit("gamma", x, weights=w)
+    b = jm.fit("gamma", np.repeat(x, w))
+    for k in ("shape", "rate"):
+        assert float(a.params[k]) == pytest.approx(float(b.params[k]), rel=1e-8)
+        assert float(a.stderr[k]) == pytest.approx(float(b.stderr[k]), rel=1e-6)
+
+
+@pytest.mark.parametrize("method", ["newton", "lbfgs", "adam", "sgd"])
+def test_every_method_reaches_the_gamma_mle(gamma_data, method):
+    ref = jm.fit("gamma", gamma_data, method="newton")
+    res = jm.fit("gamma", gamma_data, method=method)
+    assert bool(res.converged), res.message
+    assert res.method == method
+    tol = {"newton": 1e-10, "lbfgs": 1e-6, "adam": 1e-4, "sgd": 1e-4}[method]
+    for k in ("shape", "rate"):
+        assert float(res.params[k]) == pytest.approx(float(ref.params[k]), rel=tol)
+
+
+@pytest.mark.parametrize(
+    "optimizer", [optax.adam(0.05), optax.sgd(0.3), optax.lbfgs()], ids=["adam", "sgd", "lbfgs"]
+)
+def test_any_optax_transformation(gamma_data, optimizer):
+    ref = jm.fit("gamma", gamma_data)
+    res = jm.fit("gamma", gamma_data, optimizer=optimizer)
+    assert res.method == "optax" and bool(res.converged)
+    assert float(res.params["shape"]) == pytest.approx(float(ref.params["shape"]), rel=1e-4)
+
+
+def test_newton_falls_back_where_hessian_is_indefinite(gamma_data):
+    fam = jm.Gamma()
+    start = {"shape": 0.02, "rate": 1.0}
+    u = jax.numpy.log(jax.numpy.array([start["shape"], start["rate"]]))
+
+    def negll(v):
+        return -total_loglik(
+            fam,
+            {"shape": jax.numpy.exp(v[0]), "rate": jax.numpy.exp(v[1])},
+            jax.numpy.asarray(gamma_data),
+            None,
+        )
+
+    assert np.linalg.eigvalsh(np.asarray(jax.hessian(negll)(u))).min() < 0
+    res = jm.fit(fam, gamma_data, method="newton", init=start)
+    ref = jm.fit(fam, gamma_data)
+    assert bool(res.converged)
+    assert float(res.params["shape"]) == pytest.approx(float(ref.params["shape"]), rel=1e-9)
+
+
+def test_unconverged_fit_says_so(gamma_data):
+    with pytest.warns(jm.ConvergenceWarning, match="max_iter"):
+        res = jm.fit("gamma", gamma_data, method="newton", init={"shape": 50.0}, max_iter=1)
+    assert not bool(res.converged)
+    assert int(res.n_iter) == 1
+    assert res.status == jm.Status.MAX_ITER
+    assert "not converged" in res.message
+    assert "not converged" in res.summary()
+
+
+def test_second_fit_with_same_shapes_does_not_recompile(gamma_data):
+    rng = np.random.default_rng(9)
+    jm.fit("gamma", gamma_data, fixed={"rate": 1.0})
+    before = _fit_program._cache_size()
+    for _ in range(2):
+        other = rng.gamma(3.0, 1.0, gamma_data.shape[0])
+        res = jm.fit(jm.Gamma(), other, fixed={"rate": float(rng.uniform(0.5, 2))})
+        assert bool(res.converged)
+    assert _fit_program._cache_size() == before
+
+
+def test_result_is_an_immutable_pytree(gamma_data):
+    res = jm.fit("gamma", gamma_data)
+    doubled = jax.tree.map(lambda a: 2 * a, res)
+    assert isinstance(doubled, jm.FitResult)
+    assert float(doubled.loglik) == pytest.approx(2 * float(res.loglik))
+    assert doubled.family == res.family and doubled.method == res.method
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.loglik = 0.0
+    jitted = jax.jit(lambda r: r.loglik + 1.0)(res)
+    assert float(jitted) == pytest.approx(float(res.loglik) + 1.0)
+
+
+def test_information_criteria_and_intervals(gamma_data):
+    res = jm.fit("gamma", gamma_data)
+    ll, n = float(res.loglik), len(gamma_data)
+    assert float(res.aic) == pytest.approx(4 - 2 * ll)
+    assert float(res.bic) == pytest.approx(2 * np.log(n) - 2 * ll)
+    ci = res.conf_int(0.95)
+    for k in ("shape", "rate"):
+        lo, hi = (float(v) for v in ci[k])
+        assert (hi - lo) / 2 == pytest.approx(1.959963984540054 * float(res.stderr[k]), rel=1e-9)
+        assert lo < float(res.params[k]) < hi
+    with pytest.raises(ValueError, match="level"):
+        res.conf_int(1.5)
+
+
+def test_summary_reads_like_a_table(gamma_data):
+    res = jm.fit("gamma", gamma_data, fixed={"rate": 1.5})
+    text = res.summary()
+    assert "Gamma(shape, rate)" in text and "newton" in text and "n = 3,000" in text
+    assert f"{float(res.params['shape']):.8g}" in text
+    assert "(fixed)" in text.splitlines()[-1]
+    assert f"{float(res.loglik):.6f}" in text
+
+
+def test_to_scipy_reproduces_the_fit(gamma_data):
+    res = jm.fit("gamma", gamma_data)
+    dist = res.to_scipy()
+    assert dist.mean() == pytest.approx(float(res.params["shape"] / res.params["rate"]), rel=1e-12)
+    assert dist.logpdf(gamma_data).sum() == pytest.approx(float(res.loglik), rel=1e-12)
+
+
+def test_family_given_as_class_instance_or_name(gamma_data):
+    a = jm.fit(jm.Gamma, gamma_data)
+    b = jm.fit("Gamma", gamma_data)
+    assert float(a.loglik) == float(b.loglik)
+
+
+def test_boundary_mle_is_reported():
+    res = jm.fit("poisson", np.zeros(10))
+    assert float(res.params["rate"]) == 0.0 and float(res.loglik) == 0.0
+    assert "boundary" in res.message
