@@ -159,10 +159,11 @@ def fit(
 
     out = _fit_program(family, plan, xv, w, init_v, fixed_v)
     free = tuple(k for k in family.param_names if k not in fixed_v)
+    n_params = int(out.pop("n_params"))
     # jit returns dicts with sorted keys: restore the family's parameter order.
     out["params"] = {k: out["params"][k] for k in family.param_names}
     out["stderr"] = {k: out["stderr"][k] for k in free}
-    result = FitResult(family=family, method=plan.method, free_names=free, **out)
+    result = FitResult(family=family, method=plan.method, free_names=free, n_params=n_params, **out)
     if not bool(result.converged):
         warnings.warn(
             f"{family.name} fit ({plan.method}) did not converge: {result.message}",
@@ -244,4 +245,5 @@ def _fit_program(family: Family, plan: _Plan, x, w, init, fixed) -> dict[str, An
         "status": status,
         "cov": cov,
         "stderr": stderr,
+        "n_params": u_hat.shape[0],
     }

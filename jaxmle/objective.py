@@ -21,13 +21,14 @@ _BLOCK = 1024
 
 
 def accurate_sum(v: jax.Array) -> jax.Array:
-    """Sum of a 1-D array by blocks of 1024, then over the block sums."""
+    """Sum over axis 0 by blocks of 1024, then over the block sums."""
     n = v.shape[0]
     if n <= _BLOCK:
-        return jnp.sum(v)
+        return jnp.sum(v, axis=0)
     n_blocks = -(-n // _BLOCK)
-    padded = jnp.pad(v, (0, n_blocks * _BLOCK - n))
-    return jnp.sum(jnp.sum(padded.reshape(n_blocks, _BLOCK), axis=1))
+    padded = jnp.pad(v, [(0, n_blocks * _BLOCK - n)] + [(0, 0)] * (v.ndim - 1))
+    blocks = padded.reshape((n_blocks, _BLOCK, *v.shape[1:]))
+    return jnp.sum(jnp.sum(blocks, axis=1), axis=0)
 
 
 def loglik_terms(

@@ -25,7 +25,7 @@ _DATA_FIELDS = (
     "cov",
     "stderr",
 )
-_META_FIELDS = ("family", "method", "free_names")
+_META_FIELDS = ("family", "method", "free_names", "n_params")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +49,8 @@ class FitResult:
         family: the fitted family.
         method: the method that produced the fit.
         free_names: the estimated (not fixed) parameters, in order.
+        n_params: the number of free scalar parameters (the dimension of the
+            unconstrained space: a K-simplex counts K - 1), used by AIC/BIC.
     """
 
     params: dict[str, jax.Array]
@@ -63,6 +65,7 @@ class FitResult:
     family: Family
     method: str
     free_names: tuple[str, ...]
+    n_params: int
 
     # ---- derived quantities ----------------------------------------------
 
@@ -82,13 +85,6 @@ class FitResult:
                 msg += " (on the boundary of the parameter space: no finite standard errors)"
             return msg
         return status_message(int(self.status))
-
-    @property
-    def n_params(self) -> int:
-        """The number of estimated (free) scalar parameters."""
-        return sum(
-            int(np.prod(np.shape(self.params[k])[np.ndim(self.loglik) :])) for k in self.free_names
-        )
 
     @property
     def aic(self) -> jax.Array:
@@ -146,19 +142,27 @@ class FitResult:
             f"{'parameter':<12}{'estimate':>16}{'std. err.':>14}   {pct + ' CI (Wald)':<30}",
         ]
         for k in self.family.param_names:
-            est = float(self.params[k])
-            if k in self.free_names:
-                lo, hi = (float(v) for v in ci[k])
-                se = float(self.stderr[k])
-                lines.append(f"{k:<12}{est:>16.8g}{se:>14.4g}   [{lo:.6g}, {hi:.6g}]")
-            else:
-                lines.append(f"{k:<12}{est:>16.8g}{'(fixed)':>14}")
+            est = np.asarray(self.params[k])
+            free = k in self.free_names
+            se = np.asarray(self.stderr[k]) if free else None
+            lo, hi = (np.asarray(v) for v in ci[k]) if free else (None, None)
+            for idx in np.ndindex(est.shape):
+                label = k + ("" if not idx else "[" + ",".join(map(str, idx)) + "]")
+                if free:
+                    lines.append(
+                        f"{label:<12}{est[idx]:>16.8g}{se[idx]:>14.4g}"
+                        f"   [{lo[idx]:.6g}, {hi[idx]:.6g}]"
+                    )
+                else:
+                    lines.append(f"{label:<12}{est[idx]:>16.8g}{'(fixed)':>14}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         if np.ndim(self.loglik) != 0:
             return f"FitResult(batched over {np.shape(self.loglik)}, family={self.family!r})"
-        est = ", ".join(f"{k}={float(v):.6g}" for k, v in self.params.items())
+        est = ", ".join(
+            f"{k}={np.array2string(np.asarray(v), precision=6)}" for k, v in self.params.items()
+        )
         return (
             f"FitResult({self.family.name}: {est}; loglik={float(self.loglik):.6f}, "
             f"converged={bool(self.converged)}, method={self.method!r})"

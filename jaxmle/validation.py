@@ -35,9 +35,14 @@ def float_dtype(x: Any = None) -> np.dtype:
     return default
 
 
-def _locations(mask: np.ndarray, values: np.ndarray, limit: int = 5) -> str:
+def _locations(mask: np.ndarray, values: np.ndarray, limit: int = 5, name: str = "x") -> str:
     idx = np.flatnonzero(mask)
-    shown = ", ".join(f"x[{i}]={float(values[i])!r}" for i in idx[:limit])
+
+    def show(i):
+        v = values[i]
+        return repr(float(v)) if np.ndim(v) == 0 else np.array2string(np.asarray(v), precision=6)
+
+    shown = ", ".join(f"{name}[{i}]={show(i)}" for i in idx[:limit])
     more = f", ... ({idx.size - limit} more)" if idx.size > limit else ""
     return f"{shown}{more}"
 
@@ -59,30 +64,39 @@ def _as_numeric_array(name: str, a: Any) -> np.ndarray:
 
 
 def validate_data(family: Family, x: Any) -> jax.Array:
-    """Check ``x`` for ``family`` and return it as a 1-D float JAX array.
+    """Check ``x`` for ``family`` and return it as a float JAX array of shape
+    ``(N,)`` (univariate) or ``(N, d)`` (multivariate families).
 
     Raises:
         TypeError: not numeric.
         ValueError: wrong shape, empty, NaN/inf, or outside the family's support
-            (the message gives how many values and the first offending indices).
+            (the message gives how many observations and the first offending ones).
     """
     arr = _as_numeric_array("x", x)
-    if arr.ndim != 1:
-        raise ValueError(
-            f"x must be 1-D (one dataset of n observations), got shape {arr.shape}; "
-            "for many datasets at once use jm.fit_many"
+    want = 1 + family.event_ndim
+    if arr.ndim != want:
+        expected = (
+            "(N,): one dataset of N observations"
+            if want == 1
+            else ("(N, d): N observations of dimension d")
         )
-    if arr.size == 0:
-        raise ValueError("x is empty: at least one observation is needed to fit")
+        hint = "; for many datasets at once use jm.fit_many" if arr.ndim == want + 1 else ""
+        raise ValueError(
+            f"x must have shape {expected} for {family.name}, got shape {arr.shape}{hint}"
+        )
+    if arr.shape[0] == 0 or arr.size == 0:
+        raise ValueError(f"x is empty (shape {arr.shape}): at least one observation is needed")
     dtype = float_dtype(arr)
     vals = arr.astype(dtype, copy=False)
     bad = ~np.isfinite(vals)
+    if want > 1:
+        bad = bad.reshape(bad.shape[0], -1).any(axis=1)
     if bad.any():
         raise ValueError(
-            f"x has {int(bad.sum())} non-finite value(s) (NaN or inf) at "
-            f"{_locations(bad, vals)}; drop them or give them weight 0 after replacing"
+            f"x has {int(bad.sum())} observation(s) with non-finite values (NaN or inf) at "
+            f"{_locations(bad, vals)}; drop or impute them"
         )
-    outside = ~family.support.contains(vals)
+    outside = ~np.asarray(family.support.contains(vals), dtype=bool)
     if outside.any():
         raise ValueError(
             f"x has {int(outside.sum())} value(s) outside the support of "
@@ -103,13 +117,13 @@ def validate_weights(w: Any, n: int, dtype: np.dtype) -> jax.Array | None:
     if bad.any():
         raise ValueError(
             f"weights has {int(bad.sum())} non-finite value(s): "
-            f"{_locations(bad, vals).replace('x[', 'weights[')}"
+            f"{_locations(bad, vals, name='weights')}"
         )
     neg = vals < 0
     if neg.any():
         raise ValueError(
             f"weights must be >= 0; {int(neg.sum())} negative: "
-            f"{_locations(neg, vals).replace('x[', 'weights[')}"
+            f"{_locations(neg, vals, name='weights')}"
         )
     if not (vals > 0).any():
         raise ValueError("weights are all zero: no observation is left to fit")
@@ -117,19 +131,22 @@ def validate_weights(w: Any, n: int, dtype: np.dtype) -> jax.Array | None:
 
 
 def _check_value(family: Family, name: str, value: Any, what: str, dtype) -> jax.Array:
+    con = family.constraints[name]
+    kind = ("a number", "a vector", "a matrix")[con.event_ndim]
     if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{what} {name!r} must be a number, got {type(value).__name__}")
+        raise TypeError(f"{what} {name!r} must be {kind}, got {type(value).__name__}")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"{what} {name!r} must be a number, got {value!r}") from None
-    if arr.shape != ():
-        raise ValueError(f"{what} {name!r} must be a scalar, got shape {arr.shape}")
-    con = family.constraints[name]
-    if not bool(con.contains(arr)):
+        raise TypeError(f"{what} {name!r} must be {kind}, got {value!r}") from None
+    if arr.ndim != con.event_ndim:
+        if con.event_ndim == 0:
+            raise ValueError(f"{what} {name!r} must be a scalar, got shape {arr.shape}")
+        raise ValueError(f"{what} {name!r} must be {kind}, got shape {arr.shape}")
+    if not bool(np.all(con.contains(arr))):
+        shown = repr(float(arr)) if arr.ndim == 0 else np.array2string(arr, precision=6)
         raise ValueError(
-            f"{what} {name!r}={float(arr)!r} is outside its valid set {con.description} "
-            f"for {family.name}"
+            f"{what} {name!r}={shown} is outside its valid set {con.description} for {family.name}"
         )
     return jnp.asarray(arr, dtype=dtype)
 
@@ -150,11 +167,13 @@ def validate_partial_params(
             f"{what} names unknown parameter(s) {unknown} for {family.name}; "
             f"its parameters are {list(family.param_names)}"
         )
-    return {
+    checked = {
         k: _check_value(family, k, params[k], what, dtype)
         for k in family.param_names
         if k in params
     }
+    family.check_params(checked)
+    return checked
 
 
 def validate_params(family: Family, params: Mapping[str, Any], dtype) -> dict[str, jax.Array]:

@@ -13,7 +13,7 @@ X = np.array([1.0, 2.0, 3.0, 4.5, 0.7])
     "x, err, match",
     [
         ([], ValueError, "empty"),
-        ([1.0, np.nan, 2.0], ValueError, r"1 non-finite.*x\[1\]"),
+        ([1.0, np.nan, 2.0], ValueError, r"1 observation\(s\) with non-finite.*x\[1\]"),
         ([1.0, 2.0, np.inf], ValueError, r"x\[2\]=.*inf"),
         ([1.0, -2.0, 3.0, -1.0], ValueError, r"2 value\(s\) outside the support of gamma.*x\[1\]"),
         ([[1.0, 2.0], [3.0, 4.0]], ValueError, "must be 1-D"),

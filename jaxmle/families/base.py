@@ -48,12 +48,14 @@ def flatten_params(params: Mapping[str, Any], names: Sequence[str]):
 
 
 def weighted_mean(v: jax.Array, w: jax.Array | None) -> jax.Array:
-    """Mean of ``v`` with optional frequency weights ``w`` (accurate in float32)."""
+    """Mean over axis 0 of ``v`` with optional frequency weights ``w`` of shape
+    ``(N,)`` (accurate in float32; works for ``(N, ...)`` arrays)."""
     from jaxmle.objective import accurate_sum
 
     if w is None:
         return accurate_sum(v) / v.shape[0]
-    return accurate_sum(jnp.where(w > 0, w * v, 0.0)) / accurate_sum(w)
+    wb = w.reshape(w.shape + (1,) * (v.ndim - 1))
+    return accurate_sum(jnp.where(wb > 0, wb * v, 0.0)) / accurate_sum(w)
 
 
 _QUANTILE_SAMPLE = 8192
@@ -81,18 +83,34 @@ def weighted_quantile(v: jax.Array, w: jax.Array | None, q: float) -> jax.Array:
 class Family:
     """Base class of every distribution family.
 
-    Subclasses are frozen dataclasses (or plain classes without state), which
-    makes them hashable and usable as static ``jit`` arguments.
+    A family is a plain class whose instances carry only static options (for
+    example the number of trials of a binomial); equality and hashing go by
+    class and options, so instances are usable as static ``jit`` arguments.
+
+    Class attributes a family declares:
+        name: registry name (snake_case).
+        param_names: parameter names, in order.
+        constraints: ``{param: Constraint}``; each constraint's ``event_ndim``
+            says whether the parameter is a scalar (0), vector (1) or matrix (2).
+        support: the data support, used by validation.
+        event_ndim: 0 for univariate data ``x.shape == (N,)``, 1 for
+            multivariate data ``x.shape == (N, d)``.
+        has_closed_form: whether ``closed_form`` returns the exact MLE.
+        density: the density as plain-text math, for the parametrization table.
+        scipy_equivalent: how ``scipy(params)`` maps onto scipy.stats, as text.
     """
 
     name: ClassVar[str]
     param_names: ClassVar[tuple[str, ...]]
     constraints: ClassVar[Mapping[str, Constraint]]
     support: ClassVar[Support]
+    event_ndim: ClassVar[int] = 0
     has_closed_form: ClassVar[bool] = False
+    density: ClassVar[str] = ""
+    scipy_equivalent: ClassVar[str] = ""
 
     def logpdf(self, params: Params, x: jax.Array) -> jax.Array:
-        """Elementwise log-density of ``x`` at constrained ``params``."""
+        """Log-density (log-pmf if discrete) of each observation, shape ``(N,)``."""
         raise NotImplementedError
 
     def init(self, x: jax.Array, w: jax.Array | None) -> Params:
@@ -103,9 +121,29 @@ class Family:
         """The exact MLE, or ``None`` where the family has none."""
         return None
 
+    def cdf(self, params: Params, x: jax.Array) -> jax.Array:
+        """``P(X <= x)`` elementwise (univariate families)."""
+        raise NotImplementedError(f"{self.name} has no cdf")
+
+    def logcdf(self, params: Params, x: jax.Array) -> jax.Array:
+        """``log P(X <= x)``; families override this with a stable form."""
+        return jnp.log(self.cdf(params, x))
+
+    def logsf(self, params: Params, x: jax.Array) -> jax.Array:
+        """``log P(X > x)``; families override this with a stable form."""
+        return jnp.log1p(-self.cdf(params, x))
+
+    def sample(self, params: Params, key: jax.Array, shape: tuple[int, ...] = ()) -> jax.Array:
+        """Draw ``shape`` independent observations (``shape + event shape``)."""
+        raise NotImplementedError(f"{self.name} has no sampler")
+
     def scipy(self, params: Mapping[str, Any]) -> Any:
         """The frozen ``scipy.stats`` distribution with these parameters."""
         raise NotImplementedError(f"{self.name} has no scipy.stats equivalent")
+
+    def check_params(self, params: Mapping[str, Any]) -> None:
+        """Extra, family-specific checks of user-given parameters (raise
+        ``ValueError``); the constraints are already checked."""
 
     # Generic helpers -------------------------------------------------------
 
@@ -116,7 +154,8 @@ class Family:
         return {k: self.constraints[k].forward(v) for k, v in u.items()}
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(self.param_names)})"
+        opts = "".join(f"; {k}={v!r}" for k, v in sorted(vars(self).items()))
+        return f"{type(self).__name__}({', '.join(self.param_names)}{opts})"
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and vars(self) == vars(other)

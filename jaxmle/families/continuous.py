@@ -8,18 +8,16 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import gammaln, xlogy
+from jax.scipy.special import gammainc, gammaincc, gammaln, log_ndtr, ndtr, xlogy
 
-from jaxmle.families import constraints as C
-from jaxmle.families import support as S
+from jaxmle.families import constraints as C, support as S
+from jaxmle.families._math import EULER_GAMMA, HALF_LOG_2PI, log1mexp
 from jaxmle.families.base import Family, Params, weighted_mean, weighted_quantile
 from jaxmle.families.registry import register
 
 __all__ = ["Exponential", "Gamma", "LogNormal", "Logistic", "Normal", "Weibull"]
 
-_HALF_LOG_2PI = 0.9189385332046727  # 0.5 * log(2 * pi)
 _IQR_NORMAL = 1.3489795003921634  # interquartile range of N(0, 1)
-_EULER_GAMMA = 0.5772156649015329
 
 
 def _robust_loc_scale(v: jax.Array, w: jax.Array | None, iqr_unit: float):
@@ -57,10 +55,24 @@ class Normal(Family):
     constraints = {"loc": C.real, "scale": C.positive}
     support = S.real_line
     has_closed_form = True
+    density = "exp(-(x-loc)^2 / (2 scale^2)) / (scale sqrt(2 pi))"
+    scipy_equivalent = "norm(loc=loc, scale=scale)"
 
     def logpdf(self, params: Params, x: jax.Array) -> jax.Array:
         z = (x - params["loc"]) / params["scale"]
-        return -0.5 * z * z - jnp.log(params["scale"]) - _HALF_LOG_2PI
+        return -0.5 * z * z - jnp.log(params["scale"]) - HALF_LOG_2PI
+
+    def cdf(self, params, x):
+        return ndtr((x - params["loc"]) / params["scale"])
+
+    def logcdf(self, params, x):
+        return log_ndtr((x - params["loc"]) / params["scale"])
+
+    def logsf(self, params, x):
+        return log_ndtr((params["loc"] - x) / params["scale"])
+
+    def sample(self, params, key, shape=()):
+        return params["loc"] + params["scale"] * jax.random.normal(key, shape)
 
     def init(self, x, w):
         loc, scale = _robust_loc_scale(x, w, _IQR_NORMAL)
@@ -92,9 +104,24 @@ class LogNormal(Family):
     support = S.positive_reals
     has_closed_form = True
 
+    density = "exp(-(log x-loc)^2 / (2 scale^2)) / (x scale sqrt(2 pi)), x > 0"
+    scipy_equivalent = "lognorm(s=scale, scale=exp(loc))"
+
     def logpdf(self, params, x):
         logx = jnp.log(x)
         return Normal().logpdf(params, logx) - logx
+
+    def cdf(self, params, x):
+        return Normal().cdf(params, jnp.log(x))
+
+    def logcdf(self, params, x):
+        return Normal().logcdf(params, jnp.log(x))
+
+    def logsf(self, params, x):
+        return Normal().logsf(params, jnp.log(x))
+
+    def sample(self, params, key, shape=()):
+        return jnp.exp(Normal().sample(params, key, shape))
 
     def init(self, x, w):
         return Normal().init(jnp.log(x), w)
@@ -123,9 +150,24 @@ class Exponential(Family):
     support = S.nonnegative_reals
     has_closed_form = True
 
+    density = "rate exp(-rate x), x >= 0"
+    scipy_equivalent = "expon(scale=1/rate)"
+
     def logpdf(self, params, x):
         rate = params["rate"]
         return jnp.log(rate) - rate * x
+
+    def cdf(self, params, x):
+        return -jnp.expm1(-params["rate"] * x)
+
+    def logcdf(self, params, x):
+        return log1mexp(params["rate"] * x)
+
+    def logsf(self, params, x):
+        return -params["rate"] * x
+
+    def sample(self, params, key, shape=()):
+        return jax.random.exponential(key, shape) / params["rate"]
 
     def init(self, x, w):
         med = weighted_quantile(x, w, 0.5)
@@ -158,9 +200,21 @@ class Gamma(Family):
     constraints = {"shape": C.positive, "rate": C.positive}
     support = S.positive_reals
 
+    density = "rate^shape x^(shape-1) exp(-rate x) / Gamma(shape), x > 0"
+    scipy_equivalent = "gamma(a=shape, scale=1/rate)"
+
     def logpdf(self, params, x):
         a, b = params["shape"], params["rate"]
         return a * jnp.log(b) + xlogy(a - 1.0, x) - b * x - gammaln(a)
+
+    def cdf(self, params, x):
+        return gammainc(params["shape"], params["rate"] * x)
+
+    def logsf(self, params, x):
+        return jnp.log(gammaincc(params["shape"], params["rate"] * x))
+
+    def sample(self, params, key, shape=()):
+        return jax.random.gamma(key, params["shape"], shape) / params["rate"]
 
     def init(self, x, w):
         m = weighted_mean(x, w)
@@ -193,17 +247,35 @@ class Weibull(Family):
     constraints = {"shape": C.positive, "scale": C.positive}
     support = S.positive_reals
 
+    density = "(shape/scale) (x/scale)^(shape-1) exp(-(x/scale)^shape), x > 0"
+    scipy_equivalent = "weibull_min(c=shape, scale=scale)"
+
     def logpdf(self, params, x):
         k, lam = params["shape"], params["scale"]
         log_ratio = jnp.log(x) - jnp.log(lam)
         return jnp.log(k) - jnp.log(lam) + (k - 1.0) * log_ratio - jnp.exp(k * log_ratio)
+
+    def _cum_hazard(self, params, x):
+        return (x / params["scale"]) ** params["shape"]
+
+    def cdf(self, params, x):
+        return -jnp.expm1(-self._cum_hazard(params, x))
+
+    def logcdf(self, params, x):
+        return log1mexp(self._cum_hazard(params, x))
+
+    def logsf(self, params, x):
+        return -self._cum_hazard(params, x)
+
+    def sample(self, params, key, shape=()):
+        return params["scale"] * jax.random.weibull_min(key, 1.0, params["shape"], shape)
 
     def init(self, x, w):
         logx = jnp.log(x)
         m = weighted_mean(logx, w)
         sd = jnp.sqrt(weighted_mean(jnp.square(logx - m), w))
         k = jnp.where(sd > 0, jnp.pi / (jnp.sqrt(6.0) * sd), 1.0)
-        return {"shape": k, "scale": jnp.exp(m + _EULER_GAMMA / k)}
+        return {"shape": k, "scale": jnp.exp(m + EULER_GAMMA / k)}
 
     def scipy(self, params):
         from scipy import stats
@@ -229,9 +301,24 @@ class Logistic(Family):
     constraints = {"loc": C.real, "scale": C.positive}
     support = S.real_line
 
+    density = "exp(-z) / (scale (1 + exp(-z))^2), z = (x-loc)/scale"
+    scipy_equivalent = "logistic(loc=loc, scale=scale)"
+
     def logpdf(self, params, x):
         z = (x - params["loc"]) / params["scale"]
         return -jax.nn.softplus(z) - jax.nn.softplus(-z) - jnp.log(params["scale"])
+
+    def cdf(self, params, x):
+        return jax.nn.sigmoid((x - params["loc"]) / params["scale"])
+
+    def logcdf(self, params, x):
+        return -jax.nn.softplus(-(x - params["loc"]) / params["scale"])
+
+    def logsf(self, params, x):
+        return -jax.nn.softplus((x - params["loc"]) / params["scale"])
+
+    def sample(self, params, key, shape=()):
+        return params["loc"] + params["scale"] * jax.random.logistic(key, shape)
 
     def init(self, x, w):
         # The logistic's interquartile range is 2 s log 3.

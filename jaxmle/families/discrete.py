@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
-from jax.scipy.special import gammaln, xlog1py, xlogy
+from jax.scipy.special import gammainc, gammaincc, gammaln, xlog1py, xlogy
 
-from jaxmle.families import constraints as C
-from jaxmle.families import support as S
+from jaxmle.families import constraints as C, support as S
 from jaxmle.families.base import Family, weighted_mean
 from jaxmle.families.registry import register
 
@@ -36,9 +36,23 @@ class Poisson(Family):
     support = S.nonnegative_integers
     has_closed_form = True
 
+    density = "rate^x exp(-rate) / x!, x = 0, 1, 2, ..."
+    scipy_equivalent = "poisson(mu=rate)"
+
     def logpdf(self, params, x):
         rate = params["rate"]
         return xlogy(x, rate) - rate - gammaln(x + 1.0)
+
+    def cdf(self, params, x):
+        k = jnp.floor(x)
+        return jnp.where(k < 0, 0.0, gammaincc(jnp.maximum(k, 0.0) + 1.0, params["rate"]))
+
+    def logsf(self, params, x):
+        k = jnp.floor(x)
+        return jnp.where(k < 0, 0.0, jnp.log(gammainc(jnp.maximum(k, 0.0) + 1.0, params["rate"])))
+
+    def sample(self, params, key, shape=()):
+        return jax.random.poisson(key, params["rate"], shape).astype(jnp.result_type(float))
 
     def init(self, x, w):
         return {"rate": _shrunk_mean(x, w)}
@@ -68,9 +82,18 @@ class Bernoulli(Family):
     support = S.binary
     has_closed_form = True
 
+    density = "p^x (1-p)^(1-x), x in {0, 1}"
+    scipy_equivalent = "bernoulli(p=p)"
+
     def logpdf(self, params, x):
         p = params["p"]
         return xlogy(x, p) + xlog1py(1.0 - x, -p)
+
+    def cdf(self, params, x):
+        return jnp.where(x < 0, 0.0, jnp.where(x < 1, 1.0 - params["p"], 1.0))
+
+    def sample(self, params, key, shape=()):
+        return jax.random.bernoulli(key, params["p"], shape).astype(jnp.result_type(float))
 
     def init(self, x, w):
         return {"p": _shrunk_mean(x, w)}

@@ -10,10 +10,16 @@ import numpy as np
 __all__ = [
     "Support",
     "binary",
+    "circle",
+    "integers_up_to",
     "nonnegative_integers",
     "nonnegative_reals",
+    "positive_integers",
     "positive_reals",
     "real_line",
+    "real_vectors",
+    "simplex_rows",
+    "unit_interval",
 ]
 
 
@@ -25,6 +31,9 @@ class Support:
         description: the set in words, used in error messages.
         contains: elementwise numpy membership test on finite values.
         discrete: True for a count or binary support (integers only).
+
+    For multivariate families (``event_ndim == 1``), ``contains`` takes the
+    ``(N, d)`` data and returns one bool per row.
     """
 
     description: str
@@ -42,3 +51,24 @@ nonnegative_integers = Support(
     "the integers 0, 1, 2, ...", lambda x: (x >= 0) & (x == np.floor(x)), discrete=True
 )
 binary = Support("{0, 1}", lambda x: (x == 0) | (x == 1), discrete=True)
+unit_interval = Support("0 < x < 1", lambda x: (x > 0) & (x < 1))
+circle = Support("-pi <= x <= pi (angles in radians)", lambda x: (x >= -np.pi) & (x <= np.pi))
+positive_integers = Support(
+    "the integers 1, 2, 3, ...", lambda x: (x >= 1) & (x == np.floor(x)), discrete=True
+)
+
+
+def integers_up_to(n: int) -> Support:
+    """``{0, 1, ..., n}`` (a binomial with ``n`` trials)."""
+    return Support(
+        f"the integers 0, 1, ..., {n}",
+        lambda x: (x >= 0) & (x <= n) & (x == np.floor(x)),
+        discrete=True,
+    )
+
+
+real_vectors = Support("rows of finite reals", lambda x: np.all(np.isfinite(x), axis=-1))
+simplex_rows = Support(
+    "rows of positive numbers that sum to 1",
+    lambda x: np.all(x > 0, axis=-1) & (np.abs(np.sum(x, axis=-1) - 1.0) < 1e-6),
+)

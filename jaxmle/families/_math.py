@@ -1,0 +1,24 @@
+"""Small numerically stable helpers shared by the families."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+__all__ = ["EULER_GAMMA", "HALF_LOG_2PI", "log1mexp"]
+
+HALF_LOG_2PI = 0.9189385332046727  # 0.5 * log(2 * pi)
+EULER_GAMMA = 0.5772156649015329
+
+
+def log1mexp(t: jax.Array) -> jax.Array:
+    r"""``log(1 - exp(-t))`` for ``t > 0``, accurate for small and large ``t``.
+
+    Uses ``log(-expm1(-t))`` for ``t < log 2`` and ``log1p(-exp(-t))`` above
+    (Maechler, "Accurately computing log(1 - exp(-|a|))", 2012).
+    """
+    t = jnp.asarray(t)
+    small = t < jnp.log(2.0)
+    safe_small = jnp.where(small, t, 1.0)
+    safe_large = jnp.where(small, 1.0, t)
+    return jnp.where(small, jnp.log(-jnp.expm1(-safe_small)), jnp.log1p(-jnp.exp(-safe_large)))
