@@ -8,20 +8,28 @@
 
 from jaxmle.families import (
     Bernoulli as Bernoulli,
+    Custom as Custom,
     Exponential as Exponential,
     Family as Family,
     Gamma as Gamma,
     Logistic as Logistic,
     LogNormal as LogNormal,
+    Mixture as Mixture,
     Normal as Normal,
     Poisson as Poisson,
+    Shifted as Shifted,
     Weibull as Weibull,
     constraints as constraints,
     families as families,
     family as family,
     register as register,
 )
-from jaxmle.fit import METHODS as METHODS, ConvergenceWarning as ConvergenceWarning, fit as fit
+from jaxmle.fit import (
+    METHODS as METHODS,
+    ConvergenceWarning as ConvergenceWarning,
+    ModelWarning as ModelWarning,
+    fit as fit,
+)
 from jaxmle.likelihood import (
     fisher_information as fisher_information,
     loglik as loglik,

@@ -33,7 +33,7 @@ from jaxmle.solvers import Newton, OptaxSolver, Status, default_optimizer, itera
 from jaxmle.solvers.newton import value_grad_hessian
 from jaxmle.validation import validate_data, validate_partial_params, validate_weights
 
-__all__ = ["METHODS", "ConvergenceWarning", "fit"]
+__all__ = ["METHODS", "ConvergenceWarning", "ModelWarning", "fit"]
 
 METHODS = ("auto", "closed_form", "newton", "lbfgs", "adam", "sgd")
 
@@ -48,6 +48,11 @@ _MAX_ITER = {"newton": 100, "lbfgs": 1000, "first_order": 20000}
 
 class ConvergenceWarning(UserWarning):
     """A fit ended without meeting its convergence test."""
+
+
+class ModelWarning(UserWarning):
+    """The fit ran, but the model is questionable for these data (for example
+    a likelihood that is unbounded, so that no MLE exists)."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +169,9 @@ def fit(
     out["params"] = {k: out["params"][k] for k in family.param_names}
     out["stderr"] = {k: out["stderr"][k] for k in free}
     result = FitResult(family=family, method=plan.method, free_names=free, n_params=n_params, **out)
+    note = family.diagnose(result.params, xv)
+    if note:
+        warnings.warn(f"{family.name}: {note}", ModelWarning, stacklevel=2)
     if not bool(result.converged):
         warnings.warn(
             f"{family.name} fit ({plan.method}) did not converge: {result.message}",
@@ -177,6 +185,24 @@ def _standardizing_scale(hess: jax.Array) -> jax.Array:
     """``sqrt(diag H)``, with 1 where that is not a positive finite number."""
     d = jnp.diag(hess)
     return jnp.where(jnp.isfinite(d) & (d > 0), jnp.sqrt(jnp.abs(d)), 1.0)
+
+
+def _delta_method_cov(family, free, unflatten, u_hat, jac, info_u):
+    """``J info_u^{-1} J^T``; parameters whose MLE sits on a boundary of the
+    support (``family.boundary_params``, e.g. pareto's scale = min(x)) are held
+    at the estimate: the others' covariance comes from the rest of the
+    information matrix, and theirs is NaN (no regular standard error exists)."""
+    boundary = [k for k in free if k in family.boundary_params]
+    if not boundary:
+        return jac @ jnp.linalg.inv(info_u) @ jac.T
+    u_parts = unflatten(u_hat)
+    u_keep = np.concatenate([np.full(np.size(u_parts[k]), k not in boundary) for k in free])
+    c_parts = family.to_constrained(u_parts)
+    c_keep = np.concatenate([np.full(np.size(c_parts[k]), k not in boundary) for k in free])
+    idx = np.flatnonzero(u_keep)
+    sub = jac[:, idx] @ jnp.linalg.inv(info_u[np.ix_(idx, idx)]) @ jac[:, idx].T
+    mask = np.outer(c_keep, c_keep)
+    return jnp.where(mask, sub, jnp.nan)
 
 
 def _solver(plan: _Plan):
@@ -219,7 +245,13 @@ def _fit_program(family: Family, plan: _Plan, x, w, init, fixed) -> dict[str, An
             xtol=plan.xtol,
         )
         u_hat = u0 + state.z / scale
-        if isinstance(solver, Newton):  # the last Hessian is at the estimate
+        if family.reorders_params:  # label switching: move to the canonical point
+            canonical = family.canonicalize(family.to_constrained(unflatten(u_hat)))
+            u_hat, _ = flatten_params(
+                family.to_unconstrained({k: canonical[k] for k in free}), free
+            )
+            hess_u = jax.hessian(f)(u_hat)
+        elif isinstance(solver, Newton):  # the last Hessian is at the estimate
             hess_u = state.extra.hess * jnp.outer(scale, scale)
         else:
             hess_u = jax.hessian(f)(u_hat)
@@ -232,7 +264,12 @@ def _fit_program(family: Family, plan: _Plan, x, w, init, fixed) -> dict[str, An
     jac = jax.jacobian(lambda u: flatten_params(family.to_constrained(unflatten(u)), free)[0])(
         u_hat
     )
-    cov = jac @ jnp.linalg.inv(n * hess_u) @ jac.T
+    unit_info = family.unit_information(estimate | fixed)
+    if unit_info is None:
+        cov = _delta_method_cov(family, free, unflatten, u_hat, jac, n * hess_u)
+    else:  # a non-smooth likelihood: the expected information instead
+        idx = np.array([family.param_names.index(k) for k in free])
+        cov = jnp.linalg.inv(n * unit_info[np.ix_(idx, idx)])
     _, unflatten_free = flatten_params(params, free)
     stderr = unflatten_free(jnp.sqrt(jnp.diag(cov)))
     return {

@@ -81,8 +81,12 @@ class FitResult:
             raise TypeError("message of a batched result: index it first")
         if self.method == "closed_form":
             msg = "closed-form MLE"
-            if not all(np.all(np.isfinite(np.asarray(v))) for v in self.stderr.values()):
-                msg += " (on the boundary of the parameter space: no finite standard errors)"
+            bad = [k for k, v in self.stderr.items() if not np.all(np.isfinite(np.asarray(v)))]
+            if bad:
+                msg += (
+                    f" (on a boundary of the parameter space or the data support: "
+                    f"no finite standard error for {', '.join(bad)})"
+                )
             return msg
         return status_message(int(self.status))
 

@@ -154,3 +154,25 @@ def test_boundary_mle_is_reported():
     res = jm.fit("poisson", np.zeros(10))
     assert float(res.params["rate"]) == 0.0 and float(res.loglik) == 0.0
     assert "boundary" in res.message
+
+
+def test_nonsmooth_likelihood_uses_expected_information():
+    # Laplace: the Hessian in loc is 0 almost everywhere; the median's
+    # asymptotic standard error is scale / sqrt(n), and the scale's too.
+    x = np.random.default_rng(6).laplace(1.0, 2.0, 2001)
+    res = jm.fit("laplace", x)
+    b = float(res.params["scale"])
+    assert float(res.stderr["loc"]) == pytest.approx(b / np.sqrt(2001), rel=1e-10)
+    assert float(res.stderr["scale"]) == pytest.approx(b / np.sqrt(2001), rel=1e-10)
+
+
+def test_boundary_parameter_gets_no_standard_error():
+    # Pareto: scale = min(x) is on the support boundary; alpha's standard error
+    # is alpha / sqrt(n) with the scale held at its estimate.
+    x = 1.5 * (1 + np.random.default_rng(7).pareto(2.5, 2000))
+    res = jm.fit("pareto", x)
+    assert float(res.params["scale"]) == x.min()
+    assert np.isnan(float(res.stderr["scale"]))
+    alpha = float(res.params["alpha"])
+    assert float(res.stderr["alpha"]) == pytest.approx(alpha / np.sqrt(2000), rel=1e-8)
+    assert "no finite standard error for scale" in res.message

@@ -17,7 +17,10 @@ def test_readme_usage_example_runs(capsys):
 
 def test_readme_lists_every_family():
     import jaxmle as jm
+    from jaxmle.docs import END, START, families_table
 
     text = README.read_text()
+    table = text.split(START, 1)[1].split(END, 1)[0].strip()
+    assert table == families_table(), "run: python -m jaxmle.docs --write"
     for name in jm.families():
-        assert f"| `{name}` |" in text, name
+        assert f"| `{name}` |" in table, name

@@ -16,7 +16,7 @@ X = np.array([1.0, 2.0, 3.0, 4.5, 0.7])
         ([1.0, np.nan, 2.0], ValueError, r"1 observation\(s\) with non-finite.*x\[1\]"),
         ([1.0, 2.0, np.inf], ValueError, r"x\[2\]=.*inf"),
         ([1.0, -2.0, 3.0, -1.0], ValueError, r"2 value\(s\) outside the support of gamma.*x\[1\]"),
-        ([[1.0, 2.0], [3.0, 4.0]], ValueError, "must be 1-D"),
+        ([[1.0, 2.0], [3.0, 4.0]], ValueError, r"must have shape \(N,\).*fit_many"),
         (["a", "b"], TypeError, "real numbers"),
         ([1 + 2j], TypeError, "complex"),
         ("1,2,3", TypeError, "array of numbers"),

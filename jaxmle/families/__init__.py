@@ -20,10 +20,13 @@ from jaxmle.families.continuous import (
     Normal as Normal,
     Weibull as Weibull,
 )
+from jaxmle.families.custom import Custom as Custom
 from jaxmle.families.discrete import Bernoulli as Bernoulli, Poisson as Poisson
+from jaxmle.families.mixture import Mixture as Mixture
 from jaxmle.families.registry import (
     families as families,
     family as family,
     register as register,
     resolve as resolve,
 )
+from jaxmle.families.shifted import Shifted as Shifted

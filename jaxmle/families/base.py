@@ -96,6 +96,11 @@ class Family:
         event_ndim: 0 for univariate data ``x.shape == (N,)``, 1 for
             multivariate data ``x.shape == (N, d)``.
         has_closed_form: whether ``closed_form`` returns the exact MLE.
+        reorders_params: whether ``canonicalize`` may permute the estimate
+            (label switching in mixtures).
+        boundary_params: parameters whose MLE lies on the boundary of the data
+            support (pareto's scale = min(x)); they get no standard error and the
+            others' are computed with them held at the estimate.
         density: the density as plain-text math, for the parametrization table.
         scipy_equivalent: how ``scipy(params)`` maps onto scipy.stats, as text.
     """
@@ -108,6 +113,8 @@ class Family:
     has_closed_form: ClassVar[bool] = False
     density: ClassVar[str] = ""
     scipy_equivalent: ClassVar[str] = ""
+    reorders_params: ClassVar[bool] = False
+    boundary_params: ClassVar[tuple[str, ...]] = ()
 
     def logpdf(self, params: Params, x: jax.Array) -> jax.Array:
         """Log-density (log-pmf if discrete) of each observation, shape ``(N,)``."""
@@ -140,6 +147,23 @@ class Family:
     def scipy(self, params: Mapping[str, Any]) -> Any:
         """The frozen ``scipy.stats`` distribution with these parameters."""
         raise NotImplementedError(f"{self.name} has no scipy.stats equivalent")
+
+    def canonicalize(self, params: Params) -> Params:
+        """A canonical representative of equivalent parameter points (mixtures
+        sort their exchangeable components); used when ``reorders_params``."""
+        return params
+
+    def diagnose(self, params: Mapping[str, Any], x: Any) -> str | None:
+        """A warning about the fitted model (e.g. an unbounded likelihood),
+        or ``None``; called by ``fit`` on the host after the fit."""
+        return None
+
+    def unit_information(self, params: Params) -> jax.Array | None:
+        """The expected information of one observation, ``(p, p)`` in
+        ``param_names`` order, for families whose log-likelihood is not twice
+        differentiable at the MLE (Laplace's median); ``None`` (the default)
+        means the observed information (the autodiff Hessian) is used."""
+        return None
 
     def check_params(self, params: Mapping[str, Any]) -> None:
         """Extra, family-specific checks of user-given parameters (raise

@@ -178,6 +178,12 @@ lower_cholesky = Constraint(
 )
 
 
+def _gram(chol: jax.Array) -> jax.Array:
+    # Full float32 precision: the GPU's default matmul precision (TF32) loses
+    # enough digits here to stall a float32 Newton fit of a covariance.
+    return jnp.matmul(chol, jnp.swapaxes(chol, -1, -2), precision=jax.lax.Precision.HIGHEST)
+
+
 def _is_positive_definite(v) -> bool:
     v = np.asarray(v, dtype=float)
     if v.ndim != 2 or v.shape[0] != v.shape[1] or not np.all(np.isfinite(v)):
@@ -190,7 +196,7 @@ def _is_positive_definite(v) -> bool:
 positive_definite = Constraint(
     name="positive_definite",
     description="symmetric positive-definite matrices",
-    forward=lambda u: (lambda chol: chol @ jnp.swapaxes(chol, -1, -2))(_cholesky_forward(u)),
+    forward=lambda u: _gram(_cholesky_forward(u)),
     inverse=lambda cov: _cholesky_inverse(jnp.linalg.cholesky(cov)),
     contains=_is_positive_definite,
     event_ndim=2,

@@ -30,6 +30,13 @@ def families() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def family_class(name: str) -> type:
+    """The class registered as ``name`` (no instance: options not needed)."""
+    if name not in _REGISTRY:
+        family(name)  # raises the helpful error
+    return _REGISTRY[name]
+
+
 def family(name: str, **options):
     """Instantiate the registered family ``name`` (snake_case, e.g. ``"student_t"``).
 

@@ -1,0 +1,162 @@
+"""Mixtures, custom families and location-shifted families, end to end."""
+
+import warnings
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import stats
+
+import jaxmle as jm
+
+
+def _em_normal_mixture(x, locs, scales, weights, iters=5000, tol=1e-13):
+    """A plain EM for a K-component normal mixture: the reference optimum."""
+    locs, scales, weights = (np.array(v, dtype=float) for v in (locs, scales, weights))
+    prev = -np.inf
+    for _ in range(iters):
+        dens = weights * stats.norm.pdf(x[:, None], locs, scales)
+        ll = np.log(dens.sum(1)).sum()
+        resp = dens / dens.sum(1, keepdims=True)
+        nk = resp.sum(0)
+        weights = nk / len(x)
+        locs = (resp * x[:, None]).sum(0) / nk
+        scales = np.sqrt((resp * (x[:, None] - locs) ** 2).sum(0) / nk)
+        if ll - prev < tol:
+            break
+        prev = ll
+    return locs, scales, weights, ll
+
+
+@pytest.fixture(scope="module")
+def two_normals():
+    rng = np.random.default_rng(1)
+    return np.concatenate([rng.normal(-2.0, 1.0, 700), rng.normal(2.5, 0.6, 500)])
+
+
+def test_mixture_matches_reference_em(two_normals):
+    x = two_normals
+    res = jm.fit(jm.Mixture([jm.Normal(), jm.Normal()]), x)
+    assert bool(res.converged), res.message
+    locs, scales, weights, ll = _em_normal_mixture(x, [-1, 1], [1, 1], [0.5, 0.5])
+    order = np.argsort(locs)
+    for k, j in enumerate(order):
+        assert float(res.params[f"loc_{k}"]) == pytest.approx(locs[j], rel=1e-5)
+        assert float(res.params[f"scale_{k}"]) == pytest.approx(scales[j], rel=1e-5)
+        assert float(res.params["weights"][k]) == pytest.approx(weights[j], rel=1e-5)
+    assert float(res.loglik) == pytest.approx(ll, rel=1e-10)
+    assert float(res.loglik) >= ll - 1e-9 * abs(ll)
+    assert res.n_params == 5  # one free weight, two locs, two scales
+    assert float(np.sum(res.params["weights"])) == pytest.approx(1.0, rel=1e-12)
+
+
+def test_mixture_label_switching_gives_the_same_answer(two_normals):
+    fam = jm.Mixture([jm.Normal(), jm.Normal()])
+    a = jm.fit(fam, two_normals)
+    swapped = {"loc_0": 2.5, "scale_0": 0.6, "loc_1": -2.0, "scale_1": 1.0}
+    b = jm.fit(fam, two_normals, init=swapped)
+    for k in fam.param_names:
+        np.testing.assert_allclose(np.asarray(a.params[k]), np.asarray(b.params[k]), rtol=1e-7)
+    np.testing.assert_allclose(np.asarray(a.cov), np.asarray(b.cov), rtol=1e-5, atol=1e-12)
+    assert float(a.params["loc_0"]) < float(a.params["loc_1"])
+
+
+def test_mixture_of_different_families_and_responsibilities():
+    rng = np.random.default_rng(2)
+    x = np.concatenate([rng.exponential(0.5, 600), rng.gamma(20.0, 0.5, 400)])
+    fam = jm.Mixture([jm.Exponential(), jm.Gamma()])
+    res = jm.fit(fam, x)
+    assert bool(res.converged), res.message
+    assert float(res.params["weights"][0]) == pytest.approx(0.6, abs=0.05)
+    assert float(res.params["shape_1"] / res.params["rate_1"]) == pytest.approx(10.0, rel=0.05)
+    resp = np.asarray(fam.responsibilities(res.params, jnp.asarray(x)))
+    np.testing.assert_allclose(resp.sum(1), 1.0, rtol=1e-12)
+    assert resp[:600, 0].mean() > 0.95 and resp[600:, 1].mean() > 0.95
+
+
+def test_ill_posed_mixture_reports_non_convergence():
+    # A spike of identical values lets one component's scale go to 0: the
+    # likelihood is unbounded and there is no MLE.
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.normal(0.0, 1.0, 60), np.full(40, 5.0)])
+    with pytest.warns(jm.ConvergenceWarning):
+        res = jm.fit(jm.Mixture([jm.Normal(), jm.Normal()]), x, max_iter=60)
+    assert not bool(res.converged)
+    assert "not converged" in res.message
+
+
+def test_mixture_validation():
+    with pytest.raises(ValueError, match="at least 2 components"):
+        jm.Mixture([jm.Normal()])
+    with pytest.raises(ValueError, match="unknown family"):
+        jm.Mixture(["normal", "nromal_x"])
+
+
+def _gompertz_logpdf(p, x):
+    b, eta = p["rate"], p["shape"]
+    return jnp.log(b * eta) + eta + b * x - eta * jnp.exp(b * x)
+
+
+GOMPERTZ = jm.Custom(
+    _gompertz_logpdf, {"shape": "positive", "rate": "positive"}, name="gompertz", support="positive"
+)
+
+
+def test_custom_family_fits_like_a_built_in():
+    x = stats.gompertz(c=0.5, scale=1 / 1.3).rvs(2000, random_state=1)
+    res = jm.fit(GOMPERTZ, x)
+    assert bool(res.converged), res.message
+    c, loc, scale = stats.gompertz.fit(x, floc=0)
+    ref = stats.gompertz(c, loc, scale).logpdf(x).sum()
+    assert float(res.loglik) >= ref - 1e-6 * abs(ref)
+    assert float(res.params["shape"]) == pytest.approx(c, rel=1e-3)
+    assert float(res.params["rate"]) == pytest.approx(1 / scale, rel=1e-3)
+    info = np.asarray(jm.fisher_information(GOMPERTZ, res.params, x))
+    np.testing.assert_allclose(np.asarray(res.cov), np.linalg.inv(info), rtol=1e-6)
+    held = jm.fit(GOMPERTZ, x, fixed={"rate": 1.3}, method="lbfgs")
+    assert bool(held.converged) and held.free_names == ("shape",)
+    with pytest.raises(ValueError, match="outside the support of gompertz"):
+        jm.fit(GOMPERTZ, [1.0, -1.0])
+
+
+def test_custom_family_options_are_checked():
+    with pytest.raises(ValueError, match="unknown constraint 'postive'"):
+        jm.Custom(_gompertz_logpdf, {"shape": "postive"})
+    with pytest.raises(TypeError, match="callable"):
+        jm.Custom(None, {"shape": "positive"})
+    with pytest.raises(ValueError, match="unknown support"):
+        jm.Custom(_gompertz_logpdf, {"shape": "positive"}, support="reals")
+
+
+@pytest.mark.parametrize(
+    "base, scipy_dist, draw",
+    [
+        (jm.Weibull(), stats.weibull_min, lambda r: 5 + 3 * r.weibull(2.0, 2000)),
+        (jm.Gamma(), stats.gamma, lambda r: 5 + r.gamma(3.0, 2.0, 2000)),
+        (jm.LogNormal(), stats.lognorm, lambda r: 1 + r.lognormal(0.5, 0.4, 2000)),
+    ],
+    ids=["weibull", "gamma", "lognormal"],
+)
+def test_shifted_matches_scipy_three_parameter_fit(base, scipy_dist, draw):
+    x = draw(np.random.default_rng(4))
+    res = jm.fit(jm.Shifted(base), x)
+    assert bool(res.converged), res.message
+    ref = scipy_dist(*scipy_dist.fit(x)).logpdf(x).sum()
+    assert float(res.loglik) >= ref - 1e-6 * abs(ref)
+    assert float(res.params[res.family.loc_name]) < x.min()
+    assert res.to_scipy().logpdf(x).sum() == pytest.approx(float(res.loglik), rel=1e-10)
+
+
+def test_shifted_warns_where_the_likelihood_is_unbounded():
+    x = 5 + 3 * np.random.default_rng(5).weibull(0.7, 2000)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = jm.fit(jm.Shifted(jm.Weibull()), x, max_iter=40)
+    model = [w for w in caught if issubclass(w.category, jm.ModelWarning)]
+    assert model and "unbounded" in str(model[0].message)
+    assert float(x.min() - res.params["loc"]) < 1e-6 * np.ptp(x)
+
+
+def test_shifted_needs_a_positive_family():
+    with pytest.raises(ValueError, match="x > 0 or x >= 0"):
+        jm.Shifted(jm.Normal())
