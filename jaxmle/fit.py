@@ -234,12 +234,14 @@ def _fit_program(family: Family, plan: _Plan, x, w, init, fixed) -> dict[str, An
         start = {k: jnp.asarray(start[k], x.dtype) for k in free}
         u0, unflatten = flatten_params(family.to_unconstrained(start), free)
         f = partial(negative_mean_loglik, unflatten=unflatten)
-        scale = _standardizing_scale(jax.hessian(f)(u0))
+        value0, grad0, hess0 = value_grad_hessian(f, u0)
+        scale = _standardizing_scale(hess0)
         solver = _solver(plan)
         state = iterative_solve(
             solver,
             lambda z: f(u0 + z / scale),
             jnp.zeros_like(u0),
+            (value0, grad0 / scale, hess0 / jnp.outer(scale, scale)),
             max_iter=plan.max_iter,
             gtol=plan.gtol,
             xtol=plan.xtol,
@@ -257,9 +259,13 @@ def _fit_program(family: Family, plan: _Plan, x, w, init, fixed) -> dict[str, An
             hess_u = jax.hessian(f)(u_hat)
         grad_norm = jnp.max(jnp.abs(solver.convergence_grad(state.grad, state.extra)))
         n_iter, step_norm, status = state.n_iter, state.step_norm, state.status
+        # f is the negative mean log-likelihood (canonicalizing a mixture keeps it).
+        loglik = -n * state.value
         estimate = family.to_constrained(unflatten(u_hat))
 
     params = {k: (fixed[k] if k in fixed else estimate[k]) for k in family.param_names}
+    if plan.method == "closed_form":  # direct: u may be infinite on a boundary
+        loglik = total_loglik(family, params, x, w)
     # Delta method: cov(theta) = J (n H_u)^{-1} J^T with J = d theta / d u.
     jac = jax.jacobian(lambda u: flatten_params(family.to_constrained(unflatten(u)), free)[0])(
         u_hat
@@ -274,7 +280,7 @@ def _fit_program(family: Family, plan: _Plan, x, w, init, fixed) -> dict[str, An
     stderr = unflatten_free(jnp.sqrt(jnp.diag(cov)))
     return {
         "params": params,
-        "loglik": total_loglik(family, params, x, w),
+        "loglik": loglik,
         "n": n,
         "n_iter": n_iter,
         "grad_norm": grad_norm,

@@ -1,6 +1,7 @@
 """One driver for every iterative solver.
 
-A solver supplies ``init(fun, z0) -> (value, grad, extra)`` and
+A solver supplies ``init(fun, z0, first) -> (value, grad, extra)`` (``first``:
+the value, gradient and Hessian at ``z0``, already computed by the caller) and
 ``step(fun, state) -> (z, value, grad, extra, no_progress)``; the driver runs
 the steps inside one bounded ``lax.while_loop`` and decides termination the
 same way for all of them:
@@ -68,7 +69,9 @@ class SolverState(NamedTuple):
 
 
 class Solver(Protocol):
-    def init(self, fun: Callable, z0: jax.Array) -> tuple[jax.Array, jax.Array, Any]: ...
+    def init(
+        self, fun: Callable, z0: jax.Array, first: tuple[jax.Array, jax.Array, jax.Array]
+    ) -> tuple[jax.Array, jax.Array, Any]: ...
 
     def step(
         self, fun: Callable, state: SolverState
@@ -84,13 +87,18 @@ def iterative_solve(
     solver: Solver,
     fun: Callable[[jax.Array], jax.Array],
     z0: jax.Array,
+    first: tuple[jax.Array, jax.Array, jax.Array],
     *,
     max_iter: int,
     gtol: float,
     xtol: float,
 ) -> SolverState:
-    """Minimise ``fun`` from ``z0`` with ``solver`` in one bounded while loop."""
-    value, grad, extra = solver.init(fun, z0)
+    """Minimise ``fun`` from ``z0`` with ``solver`` in one bounded while loop.
+
+    ``first`` is ``(f, grad f, hess f)`` at ``z0``, which the caller has already
+    evaluated: reusing it keeps one copy of the Hessian program in the compiled fit.
+    """
+    value, grad, extra = solver.init(fun, z0, first)
     state = SolverState(
         z=z0,
         value=value,

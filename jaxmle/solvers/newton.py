@@ -81,8 +81,8 @@ class Newton:
     def _lbfgs(self):
         return optax.scale_by_lbfgs(memory_size=self.memory_size)
 
-    def init(self, fun, z0):
-        value, grad, hess = value_grad_hessian(fun, z0)
+    def init(self, fun, z0, first):
+        value, grad, hess = first
         tx = self._lbfgs()
         lstate = tx.init(z0)
         ldir, lstate = tx.update(grad, lstate, z0)
@@ -106,14 +106,24 @@ class Newton:
         d_quasi = jnp.where(g @ d_quasi < 0, d_quasi, d_steep)
 
         first = jnp.where(newton_ok, d_newton, d_quasi)
-        alpha, found = backtracking(fun, z, s.value, g, first)
         # A Newton step that no step length can rescue (a nearly singular
-        # Hessian far from the optimum): retry along the fallback direction.
-        direction, alpha, found = jax.lax.cond(
-            found | ~newton_ok,
-            lambda: (first, alpha, found),
-            lambda: (d_quasi, *backtracking(fun, z, s.value, g, d_quasi)),
-        )
+        # Hessian far from the optimum) is retried along the fallback
+        # direction: a loop of at most two line searches, so that the
+        # objective appears once in the compiled program.
+        n_tries = jnp.where(newton_ok, 2, 1)
+
+        def untried(c):
+            tries, _, _, found = c
+            return ~found & (tries < n_tries)
+
+        def search(c):
+            tries = c[0]
+            direction = jnp.where(tries == 0, first, d_quasi)
+            alpha, found = backtracking(fun, z, s.value, g, direction)
+            return tries + 1, direction, alpha, found
+
+        init = (jnp.asarray(0), first, jnp.asarray(0.0, z.dtype), jnp.asarray(False))
+        _, direction, alpha, found = jax.lax.while_loop(untried, search, init)
         z_new = jnp.where(found, z + alpha * direction, z)
         value, grad, hess = value_grad_hessian(fun, z_new)
         ldir, lstate = self._lbfgs().update(grad, ex.lbfgs_state, z_new)

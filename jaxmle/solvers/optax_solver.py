@@ -40,8 +40,8 @@ def default_optimizer(method: str) -> optax.GradientTransformation:
 class OptaxSolver:
     optimizer: optax.GradientTransformation
 
-    def init(self, fun, z0):
-        value, grad = jax.value_and_grad(fun)(z0)
+    def init(self, fun, z0, first):
+        value, grad, _ = first
         return value, grad, self.optimizer.init(z0)
 
     def convergence_grad(self, grad, extra):
