@@ -24,7 +24,14 @@ import jax.numpy as jnp
 from jaxmle.families.constraints import Constraint
 from jaxmle.families.support import Support
 
-__all__ = ["Family", "Params", "flatten_params", "weighted_mean", "weighted_quantile"]
+__all__ = [
+    "CumulativeHazardFamily",
+    "Family",
+    "Params",
+    "flatten_params",
+    "weighted_mean",
+    "weighted_quantile",
+]
 
 Params = dict[str, jax.Array]
 
@@ -186,3 +193,26 @@ class Family:
 
     def __hash__(self) -> int:
         return hash((type(self), tuple(sorted(vars(self).items()))))
+
+
+class CumulativeHazardFamily(Family):
+    r"""A family whose distribution is given by its cumulative hazard
+    :math:`H(x) = -\log S(x)`: ``cdf``, ``logcdf`` and ``logsf`` follow stably,
+
+    .. math:: F = -\operatorname{expm1}(-H), \quad \log F = \log(1 - e^{-H}),
+              \quad \log S = -H.
+    """
+
+    def cum_hazard(self, params: Params, x: jax.Array) -> jax.Array:
+        raise NotImplementedError
+
+    def cdf(self, params, x):
+        return -jnp.expm1(-self.cum_hazard(params, x))
+
+    def logcdf(self, params, x):
+        from jaxmle.families._math import log1mexp
+
+        return log1mexp(self.cum_hazard(params, x))
+
+    def logsf(self, params, x):
+        return -self.cum_hazard(params, x)

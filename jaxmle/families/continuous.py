@@ -12,7 +12,13 @@ from jax.scipy.special import gammainc, gammaincc, gammaln, log_ndtr, ndtr, xlog
 
 from jaxmle.families import constraints as C, support as S
 from jaxmle.families._math import EULER_GAMMA, HALF_LOG_2PI, log1mexp
-from jaxmle.families.base import Family, Params, weighted_mean, weighted_quantile
+from jaxmle.families.base import (
+    CumulativeHazardFamily,
+    Family,
+    Params,
+    weighted_mean,
+    weighted_quantile,
+)
 from jaxmle.families.registry import register
 
 __all__ = ["Exponential", "Gamma", "LogNormal", "Logistic", "Normal", "Weibull"]
@@ -230,7 +236,7 @@ class Gamma(Family):
 
 
 @register("weibull")
-class Weibull(Family):
+class Weibull(CumulativeHazardFamily):
     r"""Weibull distribution with shape :math:`k` and scale :math:`\lambda`.
 
     .. math:: \log f(x) = \log k - \log\lambda + (k-1)\log(x/\lambda)
@@ -255,17 +261,8 @@ class Weibull(Family):
         log_ratio = jnp.log(x) - jnp.log(lam)
         return jnp.log(k) - jnp.log(lam) + (k - 1.0) * log_ratio - jnp.exp(k * log_ratio)
 
-    def _cum_hazard(self, params, x):
+    def cum_hazard(self, params, x):
         return (x / params["scale"]) ** params["shape"]
-
-    def cdf(self, params, x):
-        return -jnp.expm1(-self._cum_hazard(params, x))
-
-    def logcdf(self, params, x):
-        return log1mexp(self._cum_hazard(params, x))
-
-    def logsf(self, params, x):
-        return -self._cum_hazard(params, x)
 
     def sample(self, params, key, shape=()):
         return params["scale"] * jax.random.weibull_min(key, 1.0, params["shape"], shape)

@@ -10,7 +10,7 @@ from jax.scipy.special import erf, erfc, gammainc, gammaincc, gammaln, log_ndtr,
 
 from jaxmle.families import constraints as C, support as S
 from jaxmle.families._math import HALF_LOG_2PI, log1mexp
-from jaxmle.families.base import Family, weighted_mean, weighted_quantile
+from jaxmle.families.base import CumulativeHazardFamily, Family, weighted_mean, weighted_quantile
 from jaxmle.families.continuous import Gamma, Logistic, Weibull
 from jaxmle.families.registry import register
 
@@ -188,7 +188,7 @@ class HalfNormal(Family):
 
 
 @register("rayleigh")
-class Rayleigh(Family):
+class Rayleigh(CumulativeHazardFamily):
     r"""Rayleigh distribution with scale :math:`\sigma`.
 
     .. math:: \log f(x) = \log x - 2\log\sigma - \frac{x^2}{2\sigma^2}, \quad x > 0
@@ -212,17 +212,8 @@ class Rayleigh(Family):
         s = params["scale"]
         return jnp.log(x) - 2.0 * jnp.log(s) - 0.5 * jnp.square(x / s)
 
-    def _cum_hazard(self, params, x):
+    def cum_hazard(self, params, x):
         return 0.5 * jnp.square(x / params["scale"])
-
-    def cdf(self, params, x):
-        return -jnp.expm1(-self._cum_hazard(params, x))
-
-    def logcdf(self, params, x):
-        return log1mexp(self._cum_hazard(params, x))
-
-    def logsf(self, params, x):
-        return -self._cum_hazard(params, x)
 
     def sample(self, params, key, shape=()):
         return params["scale"] * jnp.sqrt(2.0 * jax.random.exponential(key, shape))
