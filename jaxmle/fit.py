@@ -1,15 +1,32 @@
 """``fit``: validate, choose a solver, run it under jit, build the FitResult.
 
-All fits share one program: start from the family's ``init`` (or the user's),
-move to unconstrained coordinates ``u`` (each parameter through its
-constraint's bijection), standardize them as ``z = D (u - u0)`` with
-``D = sqrt(diag H(u0))`` (the Hessian of the negative mean log-likelihood at the
-start, so every coordinate has unit curvature there), and minimise with the
-chosen solver inside one ``lax.while_loop``. Standard errors come from the
-observed information in ``u`` at the estimate, carried to the constrained
-parameters by the delta method (at the MLE this equals the inverse of the
-observed information in the constrained parametrization, since the score
-vanishes there).
+The cost of a fit is the number of passes over the data times the cost of a
+pass, and every path here keeps the first factor small:
+
+* **closed form** (normal, exponential, ...): the estimate, then one pass for
+  the information at the estimate;
+* **sufficient statistics** (gamma, beta, inverse gamma): one pass reduces the
+  data to ``n`` and the sums of ``family.statistics(x)``; Newton then runs on
+  those sums at O(1) cost per iteration;
+* **Newton** (every other family): one fused pass per iteration computes the
+  value, gradient and Hessian (:func:`jaxmle.reduction.derivative_pass`), on
+  ``family.features(x)`` computed once (``log x`` for a Weibull);
+* **optax** (``lbfgs``, ``adam``, ``sgd`` or any transformation): full-batch
+  steps on standardized coordinates ``z = D (u - u0)``, ``D = sqrt(diag H(u0))``
+  (unit curvature at the start, so one learning rate fits every family), or,
+  with ``batch_size``, shuffled mini-batch epochs followed by exact Newton
+  passes that land on the full-data MLE.
+
+Every pass is chunked (``batch_size`` samples at a time, inside the compiled
+program), so memory beyond the data is bounded. Data values are checked on the
+device in the first pass; host arrays too large for the device, memmaps and
+iterables of chunks are streamed (:mod:`jaxmle.streaming`); sharded arrays are
+reduced shard by shard (:mod:`jaxmle.sharding`).
+
+Standard errors come from the observed information in the unconstrained
+coordinates ``u`` at the estimate, carried to the constrained parameters by
+the delta method (at the MLE this equals the inverse observed information in
+the constrained parametrization, since the score vanishes there).
 """
 
 from __future__ import annotations
@@ -28,22 +45,33 @@ import optax
 from jaxmle.families.base import Family, flatten_params
 from jaxmle.families.registry import resolve
 from jaxmle.objective import total_loglik, total_weight
+from jaxmle.reduction import default_chunk, derivative_pass, reduce_terms
 from jaxmle.result import FitResult
-from jaxmle.solvers import Newton, OptaxSolver, Status, default_optimizer, iterative_solve
-from jaxmle.solvers.newton import value_grad_hessian
-from jaxmle.validation import validate_data, validate_partial_params, validate_weights
+from jaxmle.solvers import OptaxSolver, Status, default_optimizer, iterative_solve
+from jaxmle.solvers.newton import newton_minimize, scaled_gradient, value_grad_hessian
+from jaxmle.validation import (
+    check_data_values,
+    invalid_mask,
+    prepare_data,
+    validate_partial_params,
+    validate_weights,
+)
 
-__all__ = ["METHODS", "ConvergenceWarning", "ModelWarning", "fit"]
+__all__ = ["METHODS", "ConvergenceWarning", "ModelWarning", "fit", "fit_body"]
 
 METHODS = ("auto", "closed_form", "newton", "lbfgs", "adam", "sgd")
 
-# (float64, float32) gradient tolerances in standardized coordinates.
+# (float64, float32) gradient tolerances in units of the local curvature.
 _GTOL = {
     "newton": (1e-10, 1e-5),
     "lbfgs": (1e-9, 1e-5),
     "first_order": (1e-6, 1e-4),
 }
 _MAX_ITER = {"newton": 100, "lbfgs": 1000, "first_order": 20000}
+_DEFAULT_EPOCHS = 5
+# A host array this long, fitted by sufficient statistics, is reduced chunk by
+# chunk as it is copied: cheaper than one large device allocation and copy.
+_STREAM_STATISTICS_MIN = 1 << 20
 
 
 class ConvergenceWarning(UserWarning):
@@ -57,16 +85,33 @@ class ModelWarning(UserWarning):
 
 @dataclass(frozen=True)
 class _Plan:
-    """The static part of a fit: changing it compiles a new program."""
+    """The static part of a fit: changing it compiles a new program.
+
+    ``path`` is one of ``closed_form``, ``statistics``, ``newton``, ``optax``,
+    ``minibatch``; ``chunk`` is the samples per chunk of every pass.
+    """
 
     method: str
+    path: str
+    chunk: int
     max_iter: int = 0
     gtol: float = 0.0
     xtol: float = 0.0
     optimizer: Any = None
+    precompute: bool = False
+    batch_size: int = 0
+    epochs: int = 0
+    polish_gtol: float = 0.0
+    polish_max_iter: int = 0
 
 
-def _make_plan(family, method, optimizer, fixed, max_iter, tol, dtype) -> _Plan:
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _make_plan(family, method, optimizer, fixed, max_iter, tol, dtype, batch_size, epochs) -> _Plan:
     if optimizer is not None:
         if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
             raise TypeError(
@@ -78,6 +123,17 @@ def _make_plan(family, method, optimizer, fixed, max_iter, tol, dtype) -> _Plan:
         method = "optax"
     elif not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if batch_size is not None:
+        batch_size = _positive_int("batch_size", batch_size)
+    if epochs is not None:
+        epochs = _positive_int("epochs", epochs)
+        if method not in ("adam", "sgd", "optax") or batch_size is None:
+            raise ValueError(
+                "epochs= applies to mini-batch fits: method='adam' or 'sgd' "
+                "(or optimizer=) with batch_size="
+            )
+    chunk = batch_size or default_chunk()
+    f32 = dtype != np.float64
 
     if method == "auto":
         method = "closed_form" if family.has_closed_form and not fixed else "newton"
@@ -88,20 +144,35 @@ def _make_plan(family, method, optimizer, fixed, max_iter, tol, dtype) -> _Plan:
             raise ValueError(
                 "method='closed_form' cannot hold parameters fixed; use method='newton'"
             )
-        return _Plan("closed_form")
+        return _Plan("closed_form", "closed_form", chunk)
 
     kind = method if method in ("newton", "lbfgs") else "first_order"
-    if max_iter is None:
-        max_iter = _MAX_ITER[kind]
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    max_iter = _MAX_ITER[kind] if max_iter is None else _positive_int("max_iter", max_iter)
     if tol is None:
-        tol = _GTOL[kind][0 if dtype == np.float64 else 1]
+        tol = _GTOL[kind][1 if f32 else 0]
     if not isinstance(tol, (int, float, np.floating)) or not np.isfinite(tol) or tol <= 0:
         raise ValueError(f"tol must be a positive finite number, got {tol!r}")
     if method in ("lbfgs", "adam", "sgd"):
         optimizer = default_optimizer(method)
-    return _Plan(method, int(max_iter), float(tol), float(np.sqrt(tol)), optimizer)
+    common = dict(max_iter=max_iter, gtol=float(tol), xtol=float(np.sqrt(tol)))
+    if method == "newton":
+        path = "statistics" if family.has_statistics else "newton"
+        # Features (log x, ...) are kept for the whole fit unless memory is bounded.
+        precompute = batch_size is None and type(family).features is not Family.features
+        return _Plan("newton", path, chunk, precompute=precompute, **common)
+    if batch_size is not None and method in ("adam", "sgd", "optax"):
+        return _Plan(
+            method,
+            "minibatch",
+            chunk,
+            optimizer=optimizer,
+            batch_size=batch_size,
+            epochs=epochs or _DEFAULT_EPOCHS,
+            polish_gtol=_GTOL["newton"][1 if f32 else 0],
+            polish_max_iter=_MAX_ITER["newton"],
+            **common,
+        )
+    return _Plan(method, "optax", chunk, optimizer=optimizer, **common)
 
 
 def fit(
@@ -115,24 +186,40 @@ def fit(
     fixed: Mapping[str, Any] | None = None,
     max_iter: int | None = None,
     tol: float | None = None,
+    batch_size: int | None = None,
+    epochs: int | None = None,
+    key: jax.Array | int | None = None,
+    devices: Any = None,
 ) -> FitResult:
-    """Fit ``fam`` to the 1-D sample ``x`` by maximum likelihood.
+    """Fit ``fam`` to the sample ``x`` by maximum likelihood.
 
     Args:
         fam: a family (``jm.Gamma()``), family class or registered name.
-        x: the observations (array-like, 1-D). Never modified.
-        weights: optional non-negative frequency weights, same shape as ``x``.
+        x: the observations, never modified: a 1-D array (``(N, d)`` for
+            multivariate families); a JAX array (kept where it is, sharded
+            arrays are reduced shard by shard), a numpy array or ``np.memmap``
+            (streamed to the device in chunks when large), or an iterable of
+            chunks (see :func:`jaxmle.streaming.fit_stream`).
+        weights: optional non-negative frequency weights, same length as ``x``.
         method: ``"auto"`` (closed form where the family has one, else
             Newton), ``"closed_form"``, ``"newton"`` (damped Newton with exact
-            Hessians, L-BFGS steps where the Hessian is not definite),
+            Hessians; on sufficient statistics for exponential families),
             ``"lbfgs"`` (``optax.lbfgs``), ``"adam"`` or ``"sgd"``.
         optimizer: any optax ``GradientTransformation``; it then does the
             steps (on the standardized coordinates described in this module).
         init: starting values for some or all parameters.
         fixed: parameters held at given values; they get no standard error.
         max_iter: iteration budget (default by method).
-        tol: gradient tolerance in standardized coordinates (default by
+        tol: gradient tolerance in units of the local curvature (default by
             method and dtype); the step tolerance is ``sqrt(tol)``.
+        batch_size: samples per chunk of every pass (bounded memory: the
+            exact objective is accumulated chunk by chunk). With
+            ``method="adam"``/``"sgd"`` it is the mini-batch size of a
+            stochastic fit, polished by exact Newton passes.
+        epochs: passes of a mini-batch fit (default 5).
+        key: PRNG key (or integer seed) for the mini-batch shuffling.
+        devices: a sequence of devices to shard the data over (each reduces
+            its shard; the partial sums are combined).
 
     Returns:
         A :class:`FitResult`. A fit that did not converge has
@@ -146,10 +233,53 @@ def fit(
         >>> bool(res.converged), round(float(res.params["shape"]), 1)
         (True, 2.0)
     """
+    from jaxmle import sharding, streaming
+
     family = resolve(fam)
-    xv = validate_data(family, x)
-    dtype = xv.dtype
+    stats_from_host = (
+        family.has_statistics
+        and isinstance(x, np.ndarray)
+        and x.shape[:1] >= (_STREAM_STATISTICS_MIN,)
+        and method in ("auto", "newton")
+        and optimizer is None
+        and devices is None
+    )
+    if stats_from_host or streaming.is_stream(x, family, batch_size):
+        return streaming.fit_stream(
+            family,
+            x,
+            weights=weights,
+            method=method,
+            optimizer=optimizer,
+            init=init,
+            fixed=fixed,
+            max_iter=max_iter,
+            tol=tol,
+            batch_size=batch_size,
+            epochs=epochs,
+            key=key,
+        )
+    xv = prepare_data(family, x)
+    dtype = np.dtype(xv.dtype)
     w = validate_weights(weights, xv.shape[0], dtype)
+    n_data = xv.shape[0]
+    if devices is not None:
+        xv, w = sharding.shard_data(xv, w, devices)
+    fixed_v, init_v = check_fixed_init(family, fixed, init, dtype)
+    plan = _make_plan(family, method, optimizer, fixed_v, max_iter, tol, dtype, batch_size, epochs)
+    key = _as_key(key)
+
+    if sharding.is_sharded(xv):
+        out = sharding.fit_sharded(fit_body, family, plan, xv, w, init_v, fixed_v, key)
+    else:
+        out = _fit_program(family, plan, xv, w, init_v, fixed_v, key)
+    if int(out.pop("n_invalid")) > 0:
+        check_data_values(family, x if not isinstance(x, jax.Array) else np.asarray(xv)[:n_data])
+    return finish_result(family, plan.method, fixed_v, out, xv)
+
+
+def check_fixed_init(family, fixed, init, dtype):
+    """Validate ``fixed=`` and ``init=`` together."""
     fixed_v = validate_partial_params(family, fixed, "fixed", dtype)
     init_v = validate_partial_params(family, init, "init", dtype)
     if len(fixed_v) == len(family.param_names):
@@ -160,23 +290,34 @@ def fit(
     both = sorted(set(fixed_v) & set(init_v))
     if both:
         raise ValueError(f"parameter(s) {both} are both fixed and given an init value")
-    plan = _make_plan(family, method, optimizer, fixed_v, max_iter, tol, np.dtype(dtype))
+    return fixed_v, init_v
 
-    out = _fit_program(family, plan, xv, w, init_v, fixed_v)
+
+def _as_key(key):
+    if key is None:
+        return jax.random.key(0)
+    if isinstance(key, (int, np.integer)):
+        return jax.random.key(int(key))
+    return key
+
+
+def finish_result(family, method, fixed_v, out, x_for_diagnose) -> FitResult:
+    """The program's outputs as a :class:`FitResult`; warnings on the host."""
     free = tuple(k for k in family.param_names if k not in fixed_v)
     n_params = int(out.pop("n_params"))
     # jit returns dicts with sorted keys: restore the family's parameter order.
     out["params"] = {k: out["params"][k] for k in family.param_names}
     out["stderr"] = {k: out["stderr"][k] for k in free}
-    result = FitResult(family=family, method=plan.method, free_names=free, n_params=n_params, **out)
-    note = family.diagnose(result.params, xv)
-    if note:
-        warnings.warn(f"{family.name}: {note}", ModelWarning, stacklevel=2)
+    result = FitResult(family=family, method=method, free_names=free, n_params=n_params, **out)
+    if x_for_diagnose is not None:
+        note = family.diagnose(result.params, x_for_diagnose)
+        if note:
+            warnings.warn(f"{family.name}: {note}", ModelWarning, stacklevel=3)
     if not bool(result.converged):
         warnings.warn(
-            f"{family.name} fit ({plan.method}) did not converge: {result.message}",
+            f"{family.name} fit ({method}) did not converge: {result.message}",
             ConvergenceWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     return result
 
@@ -205,67 +346,145 @@ def _delta_method_cov(family, free, unflatten, u_hat, jac, info_u):
     return jnp.where(mask, sub, jnp.nan)
 
 
-def _solver(plan: _Plan):
-    if plan.method == "newton":
-        return Newton()
-    return OptaxSolver(plan.optimizer)
+@dataclass(frozen=True)
+class Objective:
+    """The negative mean log-likelihood ``f(u)`` of a fit in flat unconstrained
+    coordinates, with its one-pass derivatives.
+
+    ``data`` is what the passes read: ``x``, or ``family.features(x)`` when
+    precomputed. ``reduce`` combines per-device partial sums (identity on one
+    device; ``psum`` inside ``shard_map``).
+    """
+
+    family: Family
+    fixed: Mapping[str, jax.Array]
+    unflatten: Any
+    data: Any
+    w: jax.Array | None
+    n: jax.Array
+    chunk: int
+    features_done: bool
+    reduce: Any = None
+
+    def params(self, u):
+        return {**self.family.to_constrained(self.unflatten(u)), **self.fixed}
+
+    def _terms(self, u, d):
+        feats = d if self.features_done else self.family.features(d)
+        return self.family.logpdf_features(self.params(u), feats)
+
+    def _combine(self, sums):
+        return sums if self.reduce is None else self.reduce(sums)
+
+    def derivatives(self, u, order=2):
+        """``(f, grad f, hess f)`` (up to ``order``) in one pass."""
+        sums = derivative_pass(self._terms, u, self.data, self.w, order=order, chunk=self.chunk)
+        return tuple(-s / self.n for s in self._combine(sums))
+
+    def value(self, u):
+        return self.derivatives(u, order=0)[0]
 
 
-@partial(jax.jit, static_argnums=(0, 1))
-def _fit_program(family: Family, plan: _Plan, x, w, init, fixed) -> dict[str, Any]:
+def _count_invalid(family, x, chunk, reduce):
+    count = reduce_terms(lambda d: invalid_mask(family, d).astype(jnp.int32), x, None, chunk=chunk)
+    return count if reduce is None else reduce(count)
+
+
+def fit_body(family: Family, plan: _Plan, x, w, init, fixed, key, reduce=None):
+    """The whole fit of ``family`` to in-memory data (traced as one program).
+
+    ``reduce`` (set by :mod:`jaxmle.sharding` inside ``shard_map``) sums
+    partial results across devices; ``None`` on one device.
+    """
+    combine = (lambda v: v) if reduce is None else reduce
     free = tuple(k for k in family.param_names if k not in fixed)
-    n = total_weight(x, w)
+    n = combine(total_weight(x, w))
+    n_invalid = _count_invalid(family, x, plan.chunk, reduce)
+    passes = 0
+    exact = None
 
-    def negative_mean_loglik(u_flat, unflatten):
-        params = {**family.to_constrained(unflatten(u_flat)), **fixed}
-        return -total_loglik(family, params, x, w) / n
-
-    if plan.method == "closed_form":
-        estimate = {k: jnp.asarray(v, x.dtype) for k, v in family.closed_form(x, w).items()}
-        u_hat, unflatten = flatten_params(family.to_unconstrained(estimate), free)
-        f = partial(negative_mean_loglik, unflatten=unflatten)
-        _, grad_u, hess_u = value_grad_hessian(f, u_hat)
-        grad_norm = jnp.max(jnp.abs(grad_u / _standardizing_scale(hess_u)))
-        n_iter = jnp.asarray(0, jnp.int32)
-        step_norm = jnp.asarray(0.0, x.dtype)
-        status = jnp.asarray(Status.CONVERGED, jnp.int32)
-    else:
-        start = {**family.init(x, w), **init}
+    if plan.path == "statistics":
+        sums = combine(reduce_terms(family.statistics, x, w, chunk=plan.chunk))
+        start = {**family.init_from_statistics(sums, n), **init}
         start = {k: jnp.asarray(start[k], x.dtype) for k in free}
         u0, unflatten = flatten_params(family.to_unconstrained(start), free)
-        f = partial(negative_mean_loglik, unflatten=unflatten)
-        value0, grad0, hess0 = value_grad_hessian(f, u0)
-        scale = _standardizing_scale(hess0)
-        solver = _solver(plan)
-        state = iterative_solve(
-            solver,
-            lambda z: f(u0 + z / scale),
-            jnp.zeros_like(u0),
-            (value0, grad0 / scale, hess0 / jnp.outer(scale, scale)),
+
+        def f_stats(u):
+            params = {**family.to_constrained(unflatten(u)), **fixed}
+            return -family.loglik_from_statistics(params, sums, n) / n
+
+        state = newton_minimize(
+            partial(value_grad_hessian, f_stats),
+            u0,
             max_iter=plan.max_iter,
             gtol=plan.gtol,
             xtol=plan.xtol,
         )
-        u_hat = u0 + state.z / scale
+        u_hat, hess_u = state.u, state.hess
+        loglik = -n * state.value
+        passes = 1
+        info = _newton_info(state)
+    elif plan.path == "closed_form":
+        estimate = {k: jnp.asarray(v, x.dtype) for k, v in family.closed_form(x, w).items()}
+        u_hat, unflatten = flatten_params(family.to_unconstrained(estimate), free)
+        obj = Objective(family, fixed, unflatten, x, w, n, plan.chunk, False, reduce)
+        _, grad_u, hess_u = obj.derivatives(u_hat)
+        exact = estimate
+        loglik = combine(total_loglik(family, {**estimate, **fixed}, x, w))  # u may be infinite
+        passes = 2
+        info = {
+            "n_iter": jnp.asarray(0, jnp.int32),
+            "grad_norm": jnp.max(jnp.abs(grad_u / _standardizing_scale(hess_u))),
+            "step_norm": jnp.asarray(0.0, x.dtype),
+            "status": jnp.asarray(Status.CONVERGED, jnp.int32),
+        }
+    else:
+        start = {**family.init(x, w), **init}
+        start = {k: jnp.asarray(start[k], x.dtype) for k in free}
+        u0, unflatten = flatten_params(family.to_unconstrained(start), free)
+        data = family.features(x) if plan.precompute else x
+        obj = Objective(family, fixed, unflatten, data, w, n, plan.chunk, plan.precompute, reduce)
+        passes = 1 + int(plan.precompute)
+        if plan.path == "newton":
+            state = newton_minimize(
+                obj.derivatives, u0, max_iter=plan.max_iter, gtol=plan.gtol, xtol=plan.xtol
+            )
+            u_hat, hess_u, value = state.u, state.hess, state.value
+            info = _newton_info(state)
+            passes = passes + state.n_evals
+        else:
+            u_hat, hess_u, value, info, more = _optax_path(plan, obj, u0, key)
+            passes = passes + more
         if family.reorders_params:  # label switching: move to the canonical point
             canonical = family.canonicalize(family.to_constrained(unflatten(u_hat)))
             u_hat, _ = flatten_params(
                 family.to_unconstrained({k: canonical[k] for k in free}), free
             )
-            hess_u = jax.hessian(f)(u_hat)
-        elif isinstance(solver, Newton):  # the last Hessian is at the estimate
-            hess_u = state.extra.hess * jnp.outer(scale, scale)
-        else:
-            hess_u = jax.hessian(f)(u_hat)
-        grad_norm = jnp.max(jnp.abs(solver.convergence_grad(state.grad, state.extra)))
-        n_iter, step_norm, status = state.n_iter, state.step_norm, state.status
+            _, _, hess_u = obj.derivatives(u_hat)
+            passes = passes + 1
         # f is the negative mean log-likelihood (canonicalizing a mixture keeps it).
-        loglik = -n * state.value
-        estimate = family.to_constrained(unflatten(u_hat))
+        loglik = -n * value
 
+    return {
+        **estimate_outputs(family, fixed, free, unflatten, u_hat, hess_u, n, exact),
+        "loglik": loglik,
+        "n": n,
+        "n_passes": jnp.asarray(passes, jnp.int32),
+        "n_invalid": n_invalid,
+        **info,
+    }
+
+
+def estimate_outputs(
+    family, fixed, free, unflatten, u_hat, hess_u, n, estimate=None
+) -> dict[str, Any]:
+    """Parameters, covariance and standard errors at the estimate ``u_hat``,
+    where ``hess_u`` is the Hessian of the negative mean log-likelihood
+    (``estimate``: the constrained values, when known more exactly than by
+    mapping ``u_hat`` back, as for a closed form)."""
+    if estimate is None:
+        estimate = family.to_constrained(unflatten(u_hat))
     params = {k: (fixed[k] if k in fixed else estimate[k]) for k in family.param_names}
-    if plan.method == "closed_form":  # direct: u may be infinite on a boundary
-        loglik = total_loglik(family, params, x, w)
     # Delta method: cov(theta) = J (n H_u)^{-1} J^T with J = d theta / d u.
     jac = jax.jacobian(lambda u: flatten_params(family.to_constrained(unflatten(u)), free)[0])(
         u_hat
@@ -278,15 +497,96 @@ def _fit_program(family: Family, plan: _Plan, x, w, init, fixed) -> dict[str, An
         cov = jnp.linalg.inv(n * unit_info[np.ix_(idx, idx)])
     _, unflatten_free = flatten_params(params, free)
     stderr = unflatten_free(jnp.sqrt(jnp.diag(cov)))
+    return {"params": params, "cov": cov, "stderr": stderr, "n_params": u_hat.shape[0]}
+
+
+_fit_program = jax.jit(fit_body, static_argnums=(0, 1))
+
+
+def _newton_info(state) -> dict[str, jax.Array]:
     return {
-        "params": params,
-        "loglik": loglik,
-        "n": n,
-        "n_iter": n_iter,
-        "grad_norm": grad_norm,
-        "step_norm": step_norm,
-        "status": status,
-        "cov": cov,
-        "stderr": stderr,
-        "n_params": u_hat.shape[0],
+        "n_iter": jnp.maximum(state.n_iter, 0),
+        "grad_norm": jnp.max(jnp.abs(scaled_gradient(state.grad, state.hess))),
+        "step_norm": state.step_norm,
+        "status": state.status,
     }
+
+
+def _optax_path(plan: _Plan, obj: Objective, u0, key):
+    """Full-batch optax steps, or mini-batch epochs then Newton polishing.
+
+    Returns ``(u_hat, hess_u, value, info, passes)``.
+    """
+    value0, grad0, hess0 = obj.derivatives(u0)
+    scale = _standardizing_scale(hess0)
+    solver = OptaxSolver(plan.optimizer)
+    if plan.path == "minibatch":
+        z_sgd = _minibatch_epochs(plan, obj, u0, scale, key)
+        state = newton_minimize(
+            obj.derivatives,
+            u0 + z_sgd / scale,
+            max_iter=plan.polish_max_iter,
+            gtol=plan.polish_gtol,
+            xtol=float(np.sqrt(plan.polish_gtol)),
+        )
+        info = _newton_info(state)
+        return state.u, state.hess, state.value, info, 1 + plan.epochs + state.n_evals
+    state = iterative_solve(
+        solver,
+        lambda z: obj.value(u0 + z / scale),
+        jnp.zeros_like(u0),
+        (value0, grad0 / scale, hess0 / jnp.outer(scale, scale)),
+        max_iter=plan.max_iter,
+        gtol=plan.gtol,
+        xtol=plan.xtol,
+    )
+    u_hat = u0 + state.z / scale
+    _, _, hess_u = obj.derivatives(u_hat)
+    info = {
+        "n_iter": state.n_iter,
+        "grad_norm": jnp.max(jnp.abs(solver.convergence_grad(state.grad, state.extra))),
+        "step_norm": state.step_norm,
+        "status": state.status,
+    }
+    # Each step evaluates the objective and gradient once (line searches more).
+    return u_hat, hess_u, state.value, info, 2 + state.n_iter
+
+
+def _minibatch_epochs(plan: _Plan, obj: Objective, u0, scale, key):
+    """``plan.epochs`` shuffled passes of mini-batch optax steps on the
+    standardized coordinates; returns the final ``z``.
+
+    Each step follows an unbiased estimate of the full-data objective: the
+    batch's weighted log-likelihood scaled by ``N / batch_size``.
+    """
+    data = obj.data
+    n_total = jax.tree.leaves(data)[0].shape[0]
+    b = min(plan.batch_size, n_total)
+    n_batches = n_total // b
+    tx = plan.optimizer
+
+    def batch_value(z, idx):
+        part = jax.tree.map(lambda a: a[idx], data)
+        wb = None if obj.w is None else obj.w[idx]
+        u = u0 + z / scale
+        terms = obj._terms(u, part)
+        if wb is not None:
+            terms = jnp.where(wb > 0, wb * terms, 0.0)
+        return -jnp.sum(terms) * (n_total / b) / obj.n
+
+    def epoch(carry, k):
+        z, opt_state = carry
+        perm = jax.random.permutation(k, n_total)[: n_batches * b].reshape(n_batches, b)
+
+        def step(c, idx):
+            z, s = c
+            g = jax.grad(batch_value)(z, idx)
+            upd, s = tx.update(g, s, z)
+            return (optax.apply_updates(z, upd).astype(z.dtype), s), None
+
+        (z, opt_state), _ = jax.lax.scan(step, (z, opt_state), perm)
+        return (z, opt_state), None
+
+    z0 = jnp.zeros_like(u0)
+    (z, _), _ = jax.lax.scan(epoch, (z0, tx.init(z0)), jax.random.split(key, plan.epochs))
+    return z

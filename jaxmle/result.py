@@ -19,6 +19,7 @@ _DATA_FIELDS = (
     "loglik",
     "n",
     "n_iter",
+    "n_passes",
     "grad_norm",
     "step_norm",
     "status",
@@ -38,6 +39,10 @@ class FitResult:
         loglik: the total (weighted) log-likelihood at ``params``.
         n: the number of observations (the sum of the weights if weighted).
         n_iter: solver iterations (0 for a closed form).
+        n_passes: passes over the data the fit made (the starting point, each
+            objective/derivative evaluation, the information at the estimate,
+            mini-batch epochs); the cost of a fit is about this many
+            log-likelihood evaluations.
         grad_norm: ``max |g|`` of the negative mean log-likelihood's gradient in
             the solver's standardized unconstrained coordinates at the end.
         step_norm: ``max |dz|`` of the last step in those coordinates.
@@ -57,6 +62,7 @@ class FitResult:
     loglik: jax.Array
     n: jax.Array
     n_iter: jax.Array
+    n_passes: jax.Array
     grad_norm: jax.Array
     step_norm: jax.Array
     status: jax.Array
@@ -135,7 +141,7 @@ class FitResult:
         pct = f"{100 * level:g}%"
         status = self.message
         if self.method != "closed_form":
-            status += f" (iterations: {int(self.n_iter)}, "
+            status += f" (iterations: {int(self.n_iter)}, passes: {int(self.n_passes)}, "
             status += f"gradient norm: {float(self.grad_norm):.2e})"
         lines = [
             f"jaxmle fit: {self.family!r}    method: {self.method}    n = {n_txt}",

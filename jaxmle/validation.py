@@ -14,7 +14,10 @@ import numpy as np
 from jaxmle.families.base import Family
 
 __all__ = [
+    "check_data_values",
     "float_dtype",
+    "invalid_mask",
+    "prepare_data",
     "validate_data",
     "validate_params",
     "validate_partial_params",
@@ -63,16 +66,16 @@ def _as_numeric_array(name: str, a: Any) -> np.ndarray:
     return arr
 
 
-def validate_data(family: Family, x: Any) -> jax.Array:
-    """Check ``x`` for ``family`` and return it as a float JAX array of shape
-    ``(N,)`` (univariate) or ``(N, d)`` (multivariate families).
-
-    Raises:
-        TypeError: not numeric.
-        ValueError: wrong shape, empty, NaN/inf, or outside the family's support
-            (the message gives how many observations and the first offending ones).
-    """
-    arr = _as_numeric_array("x", x)
+def _checked_layout(family: Family, x: Any) -> np.ndarray | jax.Array:
+    """``x`` as an array of the right rank, non-empty and numeric (values unchecked)."""
+    if isinstance(x, jax.Array):
+        arr = x
+        if not (jnp.issubdtype(arr.dtype, jnp.number) or arr.dtype == jnp.bool_):
+            raise TypeError(f"x must hold real numbers, got dtype {arr.dtype}")
+        if jnp.issubdtype(arr.dtype, jnp.complexfloating):
+            raise TypeError(f"x must be real, got complex dtype {arr.dtype}")
+    else:
+        arr = _as_numeric_array("x", x)
     want = 1 + family.event_ndim
     if arr.ndim != want:
         expected = (
@@ -86,10 +89,16 @@ def validate_data(family: Family, x: Any) -> jax.Array:
         )
     if arr.shape[0] == 0 or arr.size == 0:
         raise ValueError(f"x is empty (shape {arr.shape}): at least one observation is needed")
-    dtype = float_dtype(arr)
-    vals = arr.astype(dtype, copy=False)
+    return arr
+
+
+def check_data_values(family: Family, x: Any) -> None:
+    """Raise a ``ValueError`` naming the non-finite values or values outside the
+    family's support in ``x`` (on the host; used to explain a failed device check)."""
+    arr = np.asarray(x)
+    vals = arr.astype(float_dtype(arr), copy=False)
     bad = ~np.isfinite(vals)
-    if want > 1:
+    if family.event_ndim:
         bad = bad.reshape(bad.shape[0], -1).any(axis=1)
     if bad.any():
         raise ValueError(
@@ -102,7 +111,43 @@ def validate_data(family: Family, x: Any) -> jax.Array:
             f"x has {int(outside.sum())} value(s) outside the support of "
             f"{family.name} ({family.support.description}): {_locations(outside, vals)}"
         )
-    return jnp.asarray(vals)
+
+
+def invalid_mask(family: Family, x: jax.Array) -> jax.Array:
+    """Traceable: ``True`` for each observation that is not finite or lies
+    outside the family's support (rows, for multivariate data)."""
+    finite = jnp.isfinite(x)
+    if family.event_ndim:
+        finite = jnp.all(finite.reshape(finite.shape[0], -1), axis=1)
+    return ~(finite & family.support.contains(jnp.where(jnp.isfinite(x), x, 0)))
+
+
+def prepare_data(family: Family, x: Any) -> jax.Array:
+    """``x`` as a float JAX array of shape ``(N,)`` or ``(N, d)``, checked for
+    type, shape and emptiness; its *values* are checked on the device inside
+    the fit (:func:`invalid_mask`), fused with the first pass over the data,
+    and explained by :func:`check_data_values` when that check fails.
+
+    A JAX array already in the compute dtype is used as it is (no copy)."""
+    arr = _checked_layout(family, x)
+    dtype = float_dtype(arr)
+    if isinstance(arr, jax.Array):
+        return arr if arr.dtype == dtype else arr.astype(dtype)
+    return jnp.asarray(arr.astype(dtype, copy=False))
+
+
+def validate_data(family: Family, x: Any) -> jax.Array:
+    """Check ``x`` for ``family`` and return it as a float JAX array of shape
+    ``(N,)`` (univariate) or ``(N, d)`` (multivariate families).
+
+    Raises:
+        TypeError: not numeric.
+        ValueError: wrong shape, empty, NaN/inf, or outside the family's support
+            (the message gives how many observations and the first offending ones).
+    """
+    arr = _checked_layout(family, x)
+    check_data_values(family, arr)
+    return prepare_data(family, arr)
 
 
 def validate_weights(w: Any, n: int, dtype: np.dtype) -> jax.Array | None:

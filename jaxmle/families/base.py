@@ -176,6 +176,38 @@ class Family:
         """Extra, family-specific checks of user-given parameters (raise
         ``ValueError``); the constraints are already checked."""
 
+    # Fast paths for large data (optional) ----------------------------------
+
+    #: Whether the log-likelihood depends on the data only through ``n`` and
+    #: the sums of ``statistics(x)`` (an exponential family): a fit then makes
+    #: one pass over the data and solves on those sums in O(1) per iteration.
+    has_statistics: ClassVar[bool] = False
+
+    def statistics(self, x: jax.Array) -> tuple[jax.Array, ...]:
+        r"""Per-sample sufficient statistics :math:`T(x_i)`, each of shape ``(N,)``."""
+        raise NotImplementedError(f"{self.name} has no sufficient statistics")
+
+    def loglik_from_statistics(
+        self, params: Params, sums: tuple[jax.Array, ...], n: jax.Array
+    ) -> jax.Array:
+        r"""The total log-likelihood from :math:`n = \sum_i w_i` and
+        ``sums`` :math:`= \sum_i w_i T(x_i)`."""
+        raise NotImplementedError(f"{self.name} has no sufficient statistics")
+
+    def init_from_statistics(self, sums: tuple[jax.Array, ...], n: jax.Array) -> Params:
+        """A starting point from the sufficient statistics (like ``init``)."""
+        raise NotImplementedError(f"{self.name} has no sufficient statistics")
+
+    def features(self, x: jax.Array) -> Any:
+        """Parameter-free per-sample transforms of the data (for example
+        ``log x``), computed once per fit instead of once per pass; a pytree of
+        arrays with leading axis ``N``. The default is ``x`` itself."""
+        return x
+
+    def logpdf_features(self, params: Params, feats: Any) -> jax.Array:
+        """``logpdf`` from ``features(x)``; the default is ``logpdf(params, feats)``."""
+        return self.logpdf(params, feats)
+
     # Generic helpers -------------------------------------------------------
 
     def to_unconstrained(self, params: Mapping[str, Any]) -> Params:

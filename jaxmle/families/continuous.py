@@ -188,6 +188,14 @@ class Exponential(Family):
         return stats.expon(scale=1.0 / params["rate"])
 
 
+def _minka_start(mean_x, mean_logx) -> Params:
+    """Minka's approximation to the gamma MLE from ``mean(x)`` and ``mean(log x)``."""
+    s = jnp.log(mean_x) - mean_logx
+    s = jnp.maximum(s, 1e-6)  # s >= 0 by Jensen; 0 only for constant data
+    shape = (3.0 - s + jnp.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s)
+    return {"shape": shape, "rate": shape / mean_x}
+
+
 @register("gamma")
 class Gamma(Family):
     r"""Gamma distribution with shape :math:`\alpha` and rate :math:`\beta`.
@@ -223,11 +231,20 @@ class Gamma(Family):
         return jax.random.gamma(key, params["shape"], shape) / params["rate"]
 
     def init(self, x, w):
-        m = weighted_mean(x, w)
-        s = jnp.log(m) - weighted_mean(jnp.log(x), w)
-        s = jnp.maximum(s, 1e-6)  # s >= 0 by Jensen; 0 only for constant data
-        shape = (3.0 - s + jnp.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s)
-        return {"shape": shape, "rate": shape / m}
+        return _minka_start(weighted_mean(x, w), weighted_mean(jnp.log(x), w))
+
+    has_statistics = True
+
+    def statistics(self, x):
+        return (x, jnp.log(x))
+
+    def loglik_from_statistics(self, params, sums, n):
+        a, b = params["shape"], params["rate"]
+        sum_x, sum_logx = sums
+        return n * (a * jnp.log(b) - gammaln(a)) + (a - 1.0) * sum_logx - b * sum_x
+
+    def init_from_statistics(self, sums, n):
+        return _minka_start(sums[0] / n, sums[1] / n)
 
     def scipy(self, params):
         from scipy import stats
@@ -257,8 +274,14 @@ class Weibull(CumulativeHazardFamily):
     scipy_equivalent = "weibull_min(c=shape, scale=scale)"
 
     def logpdf(self, params, x):
+        return self.logpdf_features(params, jnp.log(x))
+
+    def features(self, x):
+        return jnp.log(x)
+
+    def logpdf_features(self, params, logx):
         k, lam = params["shape"], params["scale"]
-        log_ratio = jnp.log(x) - jnp.log(lam)
+        log_ratio = logx - jnp.log(lam)
         return jnp.log(k) - jnp.log(lam) + (k - 1.0) * log_ratio - jnp.exp(k * log_ratio)
 
     def cum_hazard(self, params, x):

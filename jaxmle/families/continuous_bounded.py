@@ -122,18 +122,35 @@ class Beta(Family):
     def sample(self, params, key, shape=()):
         return jax.random.beta(key, params["alpha"], params["beta"], shape)
 
+    has_statistics = True
+
+    def statistics(self, x):
+        return (jnp.log(x), jnp.log1p(-x), x, jnp.square(x))
+
+    def loglik_from_statistics(self, params, sums, n):
+        a, b = params["alpha"], params["beta"]
+        return (a - 1.0) * sums[0] + (b - 1.0) * sums[1] - n * betaln(a, b)
+
+    def init_from_statistics(self, sums, n):
+        m = sums[2] / n
+        return _beta_moments_start(m, jnp.maximum(sums[3] / n - m * m, 0.0))
+
     def init(self, x, w):
         m = weighted_mean(x, w)
-        v = weighted_mean(jnp.square(x - m), w)
-        # v < m (1 - m) for data inside (0, 1), so c > 0 up to rounding.
-        c = jnp.where(v > 0, m * (1.0 - m) / jnp.where(v > 0, v, 1.0) - 1.0, 1.0)
-        c = jnp.maximum(c, 1e-3)
-        return {"alpha": m * c, "beta": (1.0 - m) * c}
+        return _beta_moments_start(m, weighted_mean(jnp.square(x - m), w))
 
     def scipy(self, params):
         from scipy import stats
 
         return stats.beta(a=params["alpha"], b=params["beta"])
+
+
+def _beta_moments_start(m, v):
+    """Method-of-moments beta parameters from the mean ``m`` and variance ``v``."""
+    # v < m (1 - m) for data inside (0, 1), so c > 0 up to rounding.
+    c = jnp.where(v > 0, m * (1.0 - m) / jnp.where(v > 0, v, 1.0) - 1.0, 1.0)
+    c = jnp.maximum(c, 1e-3)
+    return {"alpha": m * c, "beta": (1.0 - m) * c}
 
 
 def _observed_range(x, w):

@@ -326,6 +326,20 @@ class InverseGamma(Family):
         start = Gamma().init(1.0 / x, w)
         return {"shape": start["shape"], "scale": start["rate"]}
 
+    has_statistics = True
+
+    def statistics(self, x):
+        return (1.0 / x, jnp.log(x))
+
+    def loglik_from_statistics(self, params, sums, n):
+        a, b = params["shape"], params["scale"]
+        return n * (a * jnp.log(b) - gammaln(a)) - (a + 1.0) * sums[1] - b * sums[0]
+
+    def init_from_statistics(self, sums, n):
+        # 1/x ~ Gamma(shape, rate=scale): mean(1/x) and mean(log(1/x)) = -mean(log x).
+        start = Gamma().init_from_statistics((sums[0], -sums[1]), n)
+        return {"shape": start["shape"], "scale": start["rate"]}
+
     def scipy(self, params):
         from scipy import stats
 

@@ -68,7 +68,7 @@ class Mixture(Family):
         self.reorders_params = True
         self.support = Support(
             " or ".join(sorted({c.support.description for c in comps})),
-            lambda x: np.any([c.support.contains(x) for c in comps], axis=0),
+            lambda x: jnp.any(jnp.stack([c.support.contains(x) for c in comps]), axis=0),
             discrete=all(c.support.discrete for c in comps),
         )
         self.density = "sum_k weights[k] f_k(x | params_k)"

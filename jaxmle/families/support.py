@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-import numpy as np
+import jax.numpy as jnp
 
 __all__ = [
     "Support",
@@ -29,7 +30,9 @@ class Support:
 
     Attributes:
         description: the set in words, used in error messages.
-        contains: elementwise numpy membership test on finite values.
+        contains: elementwise membership test on finite values, written with
+            ``jax.numpy`` so that it runs inside the fit on the device (and on
+            numpy arrays on the host).
         discrete: True for a count or binary support (integers only).
 
     For multivariate families (``event_ndim == 1``), ``contains`` takes the
@@ -37,24 +40,24 @@ class Support:
     """
 
     description: str
-    contains: Callable[[np.ndarray], np.ndarray]
+    contains: Callable[[Any], Any]
     discrete: bool = False
 
     def __repr__(self) -> str:
         return f"Support({self.description})"
 
 
-real_line = Support("the real line", lambda x: np.ones(np.shape(x), dtype=bool))
+real_line = Support("the real line", lambda x: jnp.ones(jnp.shape(x), dtype=bool))
 positive_reals = Support("x > 0", lambda x: x > 0)
 nonnegative_reals = Support("x >= 0", lambda x: x >= 0)
 nonnegative_integers = Support(
-    "the integers 0, 1, 2, ...", lambda x: (x >= 0) & (x == np.floor(x)), discrete=True
+    "the integers 0, 1, 2, ...", lambda x: (x >= 0) & (x == jnp.floor(x)), discrete=True
 )
 binary = Support("{0, 1}", lambda x: (x == 0) | (x == 1), discrete=True)
 unit_interval = Support("0 < x < 1", lambda x: (x > 0) & (x < 1))
-circle = Support("-pi <= x <= pi (angles in radians)", lambda x: (x >= -np.pi) & (x <= np.pi))
+circle = Support("-pi <= x <= pi (angles in radians)", lambda x: (x >= -jnp.pi) & (x <= jnp.pi))
 positive_integers = Support(
-    "the integers 1, 2, 3, ...", lambda x: (x >= 1) & (x == np.floor(x)), discrete=True
+    "the integers 1, 2, 3, ...", lambda x: (x >= 1) & (x == jnp.floor(x)), discrete=True
 )
 
 
@@ -62,13 +65,13 @@ def integers_up_to(n: int) -> Support:
     """``{0, 1, ..., n}`` (a binomial with ``n`` trials)."""
     return Support(
         f"the integers 0, 1, ..., {n}",
-        lambda x: (x >= 0) & (x <= n) & (x == np.floor(x)),
+        lambda x: (x >= 0) & (x <= n) & (x == jnp.floor(x)),
         discrete=True,
     )
 
 
-real_vectors = Support("rows of finite reals", lambda x: np.all(np.isfinite(x), axis=-1))
+real_vectors = Support("rows of finite reals", lambda x: jnp.all(jnp.isfinite(x), axis=-1))
 simplex_rows = Support(
     "rows of positive numbers that sum to 1",
-    lambda x: np.all(x > 0, axis=-1) & (np.abs(np.sum(x, axis=-1) - 1.0) < 1e-6),
+    lambda x: jnp.all(x > 0, axis=-1) & (jnp.abs(jnp.sum(x, axis=-1) - 1.0) < 1e-6),
 )

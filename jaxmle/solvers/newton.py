@@ -1,34 +1,46 @@
-r"""Damped Newton with exact autodiff Hessians and an L-BFGS fallback.
+r"""Damped Newton with exact Hessians: one pass over the data per iteration.
 
-Each iteration computes the value, gradient and Hessian of the objective in one
-pass over the data (``jax.jacfwd`` of ``jax.value_and_grad``), takes the Newton
-direction :math:`d = -H^{-1} g` where :math:`H` is positive definite (a
-Cholesky factorisation succeeds), and otherwise the L-BFGS direction built from
-the past steps (steepest descent if that is not a descent direction either).
-A backtracking line search halves the step until the Armijo condition
+The loop body evaluates the objective, its gradient and its Hessian at a
+*trial* point :math:`u + \alpha d` (one fused pass, the only copy of the
+derivative program in the compiled loop) and then decides:
 
-.. math:: f(z + \alpha d) \le f(z) + c\,\alpha\, g^\top d + \epsilon_f
+* **accept** when the Armijo condition
+  :math:`f(u + \alpha d) \le f(u) + c\,\alpha\, g^\top d + \epsilon_f` holds
+  (:math:`\epsilon_f`, a few ulps of :math:`|f|`, tolerates float32 noise near
+  the optimum); the new point's Hessian gives the next direction, so a full
+  Newton step costs exactly one pass;
+* **backtrack** otherwise, halving :math:`\alpha`; after ``_MAX_HALVINGS``
+  halvings it retries once along the diagonally scaled steepest-descent
+  direction, and then gives up (``NO_PROGRESS``).
 
-holds, where :math:`\epsilon_f` is a few ulps of :math:`|f|`: near the optimum
-float32 sums are noisy at that level, and demanding a strict decrease there
-would stall a converged fit.
+The direction is the Newton direction :math:`-H^{-1} g` where :math:`H` is
+positive definite, and :math:`-|H|^{-1} g` otherwise (eigenvalues replaced by
+their absolute values, floored relative to the largest): a descent direction
+that still uses the curvature. The convergence test is scale-free: the
+gradient and the proposed step, both in units of the local curvature
+(:math:`g_j / \sqrt{H_{jj}}` and :math:`d_j \sqrt{H_{jj}}`), must be below
+``gtol`` and ``xtol``. It is checked at each accepted point before stepping,
+so a converged fit stops without spending another pass.
+
+The same :func:`newton_update` drives the in-memory loop (inside
+``lax.while_loop``) and the streamed fits (a host loop over passes).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import optax
 
-from jaxmle.solvers.driver import SolverState
+from jaxmle.solvers.driver import Status
 
-__all__ = ["Newton", "value_grad_hessian"]
+__all__ = ["NewtonState", "newton_init", "newton_minimize", "newton_update", "value_grad_hessian"]
 
 _ARMIJO_C = 1e-4
-_MAX_HALVINGS = 50
+_MAX_HALVINGS = 40
+_EIG_FLOOR = 1e-10
 
 
 def value_grad_hessian(fun, z):
@@ -42,89 +54,150 @@ def value_grad_hessian(fun, z):
     return value, grad, 0.5 * (hess + hess.T)
 
 
-class _NewtonExtra(NamedTuple):
+class NewtonState(NamedTuple):
+    u: jax.Array  # the accepted point
+    value: jax.Array
+    grad: jax.Array
     hess: jax.Array
-    lbfgs_state: optax.OptState
-    lbfgs_dir: jax.Array
+    direction: jax.Array
+    alpha: jax.Array
+    fallback: jax.Array  # the direction is the steepest-descent retry
+    n_iter: jax.Array  # accepted steps
+    n_evals: jax.Array  # passes (value, gradient and Hessian evaluations)
+    step_norm: jax.Array  # the proposed step at u, in local curvature units
+    status: jax.Array
+
+    def trial(self) -> jax.Array:
+        """The point the next pass evaluates."""
+        return self.u + self.alpha * self.direction
 
 
-def backtracking(fun, z, value, grad, direction):
-    """Largest ``alpha = 2**-k`` meeting the (noise-tolerant) Armijo condition.
-
-    Returns ``(alpha, found)``.
-    """
-    slope = grad @ direction
-    eps_f = 8.0 * jnp.finfo(z.dtype).eps * (jnp.abs(value) + 1.0)
-
-    def cond(c):
-        alpha, v_new, k = c
-        ok = jnp.isfinite(v_new) & (v_new <= value + _ARMIJO_C * alpha * slope + eps_f)
-        return ~ok & (k < _MAX_HALVINGS)
-
-    def body(c):
-        alpha, _, k = c
-        alpha = 0.5 * alpha
-        return alpha, fun(z + alpha * direction), k + 1
-
-    one = jnp.asarray(1.0, z.dtype)
-    alpha, v_new, _ = jax.lax.while_loop(cond, body, (one, fun(z + direction), 0))
-    found = jnp.isfinite(v_new) & (v_new <= value + _ARMIJO_C * alpha * slope + eps_f)
-    return alpha, found
+def _curvature_scale(hess: jax.Array) -> jax.Array:
+    d = jnp.diag(hess)
+    return jnp.where(jnp.isfinite(d) & (d > 0), jnp.sqrt(jnp.abs(d)), 1.0)
 
 
-@dataclass(frozen=True)
-class Newton:
-    """Damped Newton / L-BFGS hybrid for the fitting driver."""
+def newton_direction(grad: jax.Array, hess: jax.Array) -> jax.Array:
+    """``-|H|^{-1} g`` (``= -H^{-1} g`` where ``H`` is positive definite)."""
+    s = _curvature_scale(hess)
+    hs = hess / jnp.outer(s, s)  # equilibrate before the eigendecomposition
+    lam, vec = jnp.linalg.eigh(hs)
+    floor = _EIG_FLOOR * jnp.maximum(jnp.max(jnp.abs(lam)), 1.0)
+    lam = jnp.maximum(jnp.abs(lam), floor)
+    d = -(vec @ ((vec.T @ (grad / s)) / lam)) / s
+    return jnp.where(jnp.all(jnp.isfinite(d)), d, -grad / s**2)
 
-    memory_size: int = 10
 
-    def _lbfgs(self):
-        return optax.scale_by_lbfgs(memory_size=self.memory_size)
+def scaled_gradient(grad: jax.Array, hess: jax.Array) -> jax.Array:
+    """The gradient in units of the local curvature, ``g_j / sqrt(H_jj)``."""
+    return grad / _curvature_scale(hess)
 
-    def init(self, fun, z0, first):
-        value, grad, hess = first
-        tx = self._lbfgs()
-        lstate = tx.init(z0)
-        ldir, lstate = tx.update(grad, lstate, z0)
-        return value, grad, _NewtonExtra(hess, lstate, ldir)
 
-    def convergence_grad(self, grad, extra):
-        """``g / sqrt(diag H)`` at the current point: the gradient in units of
-        the local curvature, whatever point the coordinates were standardized at."""
-        d = jnp.diag(extra.hess)
-        return jnp.where(d > 0, grad / jnp.sqrt(jnp.abs(d)), grad)
+def newton_init(u0: jax.Array) -> NewtonState:
+    """A state whose first pass evaluates ``u0`` (accepted unconditionally
+    when finite: the objective there is compared with ``+inf``)."""
+    p = u0.shape[0]
+    dt = u0.dtype
+    return NewtonState(
+        u=u0,
+        value=jnp.asarray(jnp.inf, dt),
+        grad=jnp.zeros(p, dt),
+        hess=jnp.eye(p, dtype=dt),
+        direction=jnp.zeros(p, dt),
+        alpha=jnp.asarray(1.0, dt),
+        fallback=jnp.asarray(False),
+        n_iter=jnp.asarray(-1, jnp.int32),
+        n_evals=jnp.asarray(0, jnp.int32),
+        step_norm=jnp.asarray(jnp.inf, dt),
+        status=jnp.asarray(Status.RUNNING, jnp.int32),
+    )
 
-    def step(self, fun, s: SolverState):
-        z, g, ex = s.z, s.grad, s.extra
-        chol = jnp.linalg.cholesky(ex.hess)
-        d_newton = -jax.scipy.linalg.cho_solve((chol, True), g)
-        newton_ok = jnp.all(jnp.isfinite(d_newton)) & (g @ d_newton < 0)
-        # Fallback: the L-BFGS direction, or steepest descent (at most unit
-        # length) where that is not a descent direction either.
-        d_quasi = -ex.lbfgs_dir
-        d_steep = -g / jnp.maximum(1.0, jnp.max(jnp.abs(g)))
-        d_quasi = jnp.where(g @ d_quasi < 0, d_quasi, d_steep)
 
-        first = jnp.where(newton_ok, d_newton, d_quasi)
-        # A Newton step that no step length can rescue (a nearly singular
-        # Hessian far from the optimum) is retried along the fallback
-        # direction: a loop of at most two line searches, so that the
-        # objective appears once in the compiled program.
-        n_tries = jnp.where(newton_ok, 2, 1)
+def newton_update(
+    s: NewtonState,
+    value: jax.Array,
+    grad: jax.Array,
+    hess: jax.Array,
+    *,
+    max_iter: int,
+    gtol: float,
+    xtol: float,
+) -> NewtonState:
+    """Advance ``s`` given the objective, gradient and Hessian at ``s.trial()``."""
+    dt = s.u.dtype
+    first = s.n_evals == 0
+    n_evals = s.n_evals + 1
+    finite = jnp.isfinite(value) & jnp.all(jnp.isfinite(grad)) & jnp.all(jnp.isfinite(hess))
+    slope = s.grad @ s.direction
+    eps_f = 8.0 * jnp.finfo(dt).eps * (jnp.abs(jnp.where(first, 0.0, s.value)) + 1.0)
+    bound = jnp.where(first, jnp.inf, s.value + _ARMIJO_C * s.alpha * slope + eps_f)
+    accept = finite & (value <= bound)
 
-        def untried(c):
-            tries, _, _, found = c
-            return ~found & (tries < n_tries)
+    # Accepted: the next Newton step from the new point.
+    u_acc = s.trial()
+    d_acc = newton_direction(grad, hess)
+    step_acc = jnp.max(jnp.abs(d_acc * _curvature_scale(hess)))
+    g_small_acc = jnp.max(jnp.abs(scaled_gradient(grad, hess))) <= gtol
+    conv_acc = g_small_acc & (step_acc <= xtol)
+    n_iter = s.n_iter + accept.astype(jnp.int32)
 
-        def search(c):
-            tries = c[0]
-            direction = jnp.where(tries == 0, first, d_quasi)
-            alpha, found = backtracking(fun, z, s.value, g, direction)
-            return tries + 1, direction, alpha, found
+    # Rejected: halve, or switch to the fallback direction, or give up.
+    alpha_half = 0.5 * s.alpha
+    exhausted = alpha_half < 2.0**-_MAX_HALVINGS
+    d_steep = -s.grad / _curvature_scale(s.hess) ** 2
+    d_steep = d_steep / jnp.maximum(1.0, jnp.max(jnp.abs(d_steep * _curvature_scale(s.hess))))
+    g_small_cur = jnp.max(jnp.abs(scaled_gradient(s.grad, s.hess))) <= gtol
+    give_up = exhausted & s.fallback
 
-        init = (jnp.asarray(0), first, jnp.asarray(0.0, z.dtype), jnp.asarray(False))
-        _, direction, alpha, found = jax.lax.while_loop(untried, search, init)
-        z_new = jnp.where(found, z + alpha * direction, z)
-        value, grad, hess = value_grad_hessian(fun, z_new)
-        ldir, lstate = self._lbfgs().update(grad, ex.lbfgs_state, z_new)
-        return z_new, value, grad, _NewtonExtra(hess, lstate, ldir), ~found
+    status = jnp.select(
+        [
+            first & ~finite,
+            accept & conv_acc,
+            ~accept & give_up & g_small_cur,
+            ~accept & give_up,
+            accept & (n_iter >= max_iter),
+            n_evals >= max_iter * 4 + 2 * _MAX_HALVINGS,
+        ],
+        [
+            Status.NONFINITE,
+            Status.CONVERGED,
+            Status.CONVERGED,
+            Status.NO_PROGRESS,
+            Status.MAX_ITER,
+            Status.MAX_ITER,
+        ],
+        Status.RUNNING,
+    ).astype(jnp.int32)
+
+    pick = lambda a, r: jnp.where(accept, a, r)  # noqa: E731
+    return NewtonState(
+        u=pick(u_acc, s.u),
+        value=pick(value, s.value),
+        grad=pick(grad, s.grad),
+        hess=pick(hess, s.hess),
+        direction=pick(d_acc, jnp.where(exhausted, d_steep, s.direction)),
+        alpha=pick(jnp.asarray(1.0, dt), jnp.where(exhausted, 1.0, alpha_half).astype(dt)),
+        fallback=jnp.where(accept, False, s.fallback | exhausted),
+        n_iter=n_iter,
+        n_evals=n_evals,
+        step_norm=pick(step_acc, s.step_norm),
+        status=status,
+    )
+
+
+def newton_minimize(
+    vgh: Callable[[jax.Array], tuple[jax.Array, jax.Array, jax.Array]],
+    u0: jax.Array,
+    *,
+    max_iter: int,
+    gtol: float,
+    xtol: float,
+) -> NewtonState:
+    """Minimise the function whose ``(value, grad, hess)`` is ``vgh`` from ``u0``
+    in one ``lax.while_loop`` with one evaluation of ``vgh`` per iteration."""
+
+    def body(s: NewtonState) -> NewtonState:
+        value, grad, hess = vgh(s.trial())
+        return newton_update(s, value, grad, hess, max_iter=max_iter, gtol=gtol, xtol=xtol)
+
+    return jax.lax.while_loop(lambda s: s.status == Status.RUNNING, body, newton_init(u0))

@@ -1,0 +1,410 @@
+"""Fits to data that do not sit in device memory: host arrays, memmaps and
+iterables of chunks, streamed to the device one chunk at a time.
+
+Every pass sends the data chunk by chunk (``batch_size`` rows, default
+:func:`jaxmle.reduction.default_chunk`) and adds the chunk's partial sums on the
+device; JAX dispatches asynchronously, so the next chunk is read and copied
+while the device works on the current one. Device memory holds one or two
+chunks whatever the size of the data. Three solvers run this way:
+
+* **sufficient statistics** (gamma, beta, ...): one pass, then Newton on the sums.
+  One-shot iterators (generators) are fine here.
+* **Newton**: exact value, gradient and Hessian of the full-data
+  log-likelihood in one pass per iteration (the same update as in memory).
+  The source must be re-iterable: an array, a memmap, a list of chunks, or a
+  function returning a fresh iterator of chunks.
+* **mini-batch** (``method="adam"``/``"sgd"``): ``epochs`` passes of optax
+  steps over shuffled mini-batches (chunk order and rows within each chunk
+  permuted with ``key``), then exact Newton passes from there ("polishing"),
+  so the result is the full-data MLE; ``n_passes`` counts all passes.
+
+Data values are checked on the device in every pass; the first offending
+chunk is explained on the host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxmle.families.base import Family, flatten_params
+from jaxmle.reduction import default_chunk, derivative_pass, reduce_terms
+from jaxmle.solvers.driver import Status
+from jaxmle.solvers.newton import (
+    newton_init,
+    newton_update,
+    scaled_gradient,
+    value_grad_hessian,
+)
+from jaxmle.validation import check_data_values, float_dtype, invalid_mask
+
+__all__ = ["ChunkSource", "fit_stream", "is_stream"]
+
+# Host arrays bigger than this share of the device's memory are streamed.
+_DEVICE_SHARE = 0.5
+
+
+def _device_bytes() -> float:
+    try:
+        stats = jax.devices()[0].memory_stats() or {}
+    except Exception:  # backends without memory statistics
+        stats = {}
+    return float(stats.get("bytes_limit", np.inf))
+
+
+def is_stream(x: Any, family: Family, batch_size: int | None) -> bool:
+    """Whether ``jm.fit`` streams ``x`` instead of copying it to the device.
+
+    Streamed: memmaps, iterables of arrays (chunks), functions returning such
+    an iterator, and numpy arrays that are larger than half the device memory
+    or come with ``batch_size`` (bounded device memory).
+    """
+    if isinstance(x, jax.Array):
+        return False
+    if isinstance(x, np.memmap) or callable(x) or isinstance(x, Iterator):
+        return True
+    if isinstance(x, np.ndarray):
+        return batch_size is not None or x.nbytes > _DEVICE_SHARE * _device_bytes()
+    # A list of arrays is a list of chunks; nested Python lists are one array.
+    return (
+        isinstance(x, (list, tuple))
+        and len(x) > 0
+        and all(isinstance(c, (np.ndarray, jax.Array)) for c in x)
+        and all(np.ndim(c) == 1 + family.event_ndim for c in x)
+    )
+
+
+class ChunkSource:
+    """Chunks of ``rows`` rows of a data source, as float host arrays with
+    weights (padded to exactly ``rows`` with weight-0 copies of a valid row,
+    so every chunk has one shape and one compiled program)."""
+
+    def __init__(self, family: Family, x: Any, weights: Any, rows: int):
+        self.family = family
+        self.rows = rows
+        self.weights = None if weights is None else np.asarray(weights)
+        if isinstance(x, np.ndarray):
+            if x.ndim != 1 + family.event_ndim:
+                raise ValueError(
+                    f"x must have {1 + family.event_ndim} dimension(s) for {family.name}, "
+                    f"got shape {x.shape}"
+                )
+            if x.shape[0] == 0:
+                raise ValueError("x is empty: at least one observation is needed")
+            if self.weights is not None and self.weights.shape != (x.shape[0],):
+                raise ValueError(
+                    f"weights must have shape ({x.shape[0]},) like x, got {self.weights.shape}"
+                )
+            self._factory: Callable[[], Iterable] = lambda: (
+                x[i : i + rows] for i in range(0, x.shape[0], rows)
+            )
+            self.reiterable = True
+            self.indexable = x
+        else:
+            if weights is not None:
+                raise ValueError("weights are supported for array data only, not for chunks")
+            self.indexable = None
+            if callable(x):
+                self._factory, self.reiterable = x, True
+            elif isinstance(x, Iterator):
+                self._factory, self.reiterable = (lambda it=x: it), False
+            else:
+                self._factory, self.reiterable = (lambda: iter(x)), True
+        self.dtype: np.dtype | None = None
+        self._used = False
+
+    def _as_float(self, c: Any) -> np.ndarray:
+        arr = np.asarray(c)
+        if arr.dtype == object or not (
+            np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
+        ):
+            raise TypeError(f"chunks must hold real numbers, got dtype {arr.dtype}")
+        if arr.ndim != 1 + self.family.event_ndim:
+            raise ValueError(
+                f"each chunk must have {1 + self.family.event_ndim} dimension(s) for "
+                f"{self.family.name}, got shape {arr.shape}"
+            )
+        if self.dtype is None:
+            self.dtype = float_dtype(arr)
+        return arr.astype(self.dtype, copy=False)
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+        """``(x_chunk, w_chunk, n_real)``, each padded to ``rows`` rows."""
+        if self._used and not self.reiterable:
+            raise TypeError(
+                "this fit needs several passes over the data, but x is a one-shot "
+                "iterator: pass a list of chunks, an array or memmap, or a function "
+                "that returns a fresh iterator of chunks"
+            )
+        self._used = True
+        start = 0
+        for raw in self._factory():
+            arr = self._as_float(raw)
+            for j in range(0, arr.shape[0], self.rows):
+                part = arr[j : j + self.rows]
+                m = part.shape[0]
+                if self.weights is not None:
+                    w = self.weights[start : start + m].astype(self.dtype)
+                else:
+                    w = np.ones(m, self.dtype)
+                start += m
+                if m < self.rows:
+                    pad = self.rows - m
+                    part = np.concatenate([part, np.repeat(part[:1], pad, axis=0)])
+                    w = np.concatenate([w, np.zeros(pad, self.dtype)])
+                yield part, w, m
+
+
+# ---- per-chunk programs (compiled once per family, chunk shape and plan) ----
+
+
+@partial(jax.jit, static_argnums=0)
+def _chunk_statistics(family, xc, wc):
+    sums = reduce_terms(family.statistics, xc, wc)
+    bad = jnp.sum(invalid_mask(family, xc) & (wc > 0))
+    return sums, jnp.sum(wc), bad
+
+
+@partial(jax.jit, static_argnums=(0, 1))
+def _chunk_derivatives(family, order, u, template, fixed, xc, wc):
+    free = tuple(k for k in family.param_names if k in template)
+    _, unflatten = flatten_params(template, free)
+
+    def terms(v, d):
+        return family.logpdf(family.to_constrained(unflatten(v)) | fixed, d)
+
+    out = derivative_pass(terms, u, xc, wc, order=order)
+    bad = jnp.sum(invalid_mask(family, xc) & (wc > 0))
+    return out, jnp.sum(wc), bad
+
+
+@jax.jit
+def _kahan_add(acc, comp, t):
+    y = jax.tree.map(jnp.subtract, t, comp)
+    s = jax.tree.map(jnp.add, acc, y)
+    comp = jax.tree.map(lambda s_, a, y_: (s_ - a) - y_, s, acc, y)
+    return s, comp
+
+
+def _stream_sum(source: ChunkSource, program: Callable) -> tuple[Any, Any]:
+    """Sum ``program(x_chunk, w_chunk) -> (sums, n, n_bad)`` over all chunks,
+    compensated on the device; raise on invalid data."""
+    acc = comp = None
+    for xc, wc, _ in source:
+        out = program(jnp.asarray(xc), jnp.asarray(wc))
+        if acc is None:
+            acc, comp = out, jax.tree.map(jnp.zeros_like, out)
+        else:
+            acc, comp = _kahan_add(acc, comp, out)
+    sums, n, bad = jax.tree.map(jnp.subtract, acc, comp)
+    if int(bad) > 0:
+        if source.reiterable:  # explain the first offending chunk
+            for xc, _, m in source:
+                check_data_values(source.family, xc[:m])
+        raise ValueError(
+            f"x has {int(bad)} value(s) that are NaN, infinite or outside the support of "
+            f"{source.family.name} ({source.family.support.description})"
+        )
+    return sums, n
+
+
+def fit_stream(family: Family, x: Any, **kw: Any):
+    """``jm.fit`` on a streamed source; see the module docstring."""
+    from dataclasses import replace
+
+    from jaxmle.fit import _GTOL, _make_plan, check_fixed_init, estimate_outputs, finish_result
+
+    method, batch_size = kw["method"], kw["batch_size"]
+    rows = batch_size or default_chunk()
+    source = ChunkSource(family, x, kw["weights"], rows)
+    if source.reiterable:
+        raw_first = next(iter(source._factory()), None)
+    else:  # peek at a one-shot iterator, then put the chunk back
+        raw_first = next(x, None)
+        source._factory = lambda first=raw_first, rest=x: _prepend(first, rest)
+    if raw_first is None:
+        raise ValueError("x has no chunks: at least one observation is needed")
+    first = source._as_float(raw_first)[:rows]
+    dtype = np.dtype(source.dtype)
+    fixed_v, init_v = check_fixed_init(family, kw["fixed"], kw["init"], dtype)
+    plan = _make_plan(
+        family,
+        method,
+        kw["optimizer"],
+        fixed_v,
+        kw["max_iter"],
+        kw["tol"],
+        dtype,
+        batch_size,
+        kw["epochs"],
+    )
+    if plan.path == "optax":
+        raise ValueError(
+            f"method={plan.method!r} without batch_size needs the data in memory; for "
+            "streamed data use method='newton' (exact passes) or 'adam'/'sgd' with batch_size"
+        )
+    if plan.path == "closed_form":  # closed forms need the data at once: Newton passes
+        gtol = _GTOL["newton"][1 if dtype != np.float64 else 0]
+        plan = replace(
+            plan, method="newton", path="newton", max_iter=100, gtol=gtol, xtol=float(np.sqrt(gtol))
+        )
+    free = tuple(k for k in family.param_names if k not in fixed_v)
+    passes = 0
+
+    if plan.path == "statistics":
+        sums, n = _stream_sum(source, partial(_chunk_statistics, family))
+        passes = 1
+        start = {**family.init_from_statistics(sums, n), **init_v}
+        start = {k: jnp.asarray(start[k], dtype) for k in free}
+        u0, unflatten = flatten_params(family.to_unconstrained(start), free)
+        state = _solve_statistics(family, plan, sums, n, u0, start, fixed_v)
+    else:
+        if not source.reiterable:
+            raise TypeError(
+                f"fitting {family.name} needs several passes over the data, but x is a "
+                "one-shot iterator: pass a list of chunks, an array or memmap, or a "
+                "function that returns a fresh iterator of chunks"
+            )
+        # Start from the family's init on the first chunk.
+        start = {**family.init(jnp.asarray(first), None), **init_v}
+        start = {k: jnp.asarray(start[k], dtype) for k in free}
+        u0, unflatten = flatten_params(family.to_unconstrained(start), free)
+
+        def full_pass(u, order=2):
+            program = partial(_chunk_derivatives, family, order, u, start, fixed_v)
+            return _stream_sum(source, program)
+
+        if plan.path == "minibatch":
+            u0 = _stream_minibatch(family, plan, source, x, u0, start, fixed_v, full_pass, kw)
+            passes += plan.epochs + 1
+            settings = (plan.polish_max_iter, plan.polish_gtol, float(np.sqrt(plan.polish_gtol)))
+        else:
+            settings = (plan.max_iter, plan.gtol, plan.xtol)
+        state, more, n = _stream_newton(full_pass, u0, *settings)
+        passes += more
+        if family.reorders_params:
+            canonical = family.canonicalize(family.to_constrained(unflatten(state.u)))
+            u_c, _ = flatten_params(family.to_unconstrained({k: canonical[k] for k in free}), free)
+            (_, _, h), n = full_pass(u_c)
+            state = state._replace(u=u_c, hess=-h / n)
+            passes += 1
+
+    out = {
+        **estimate_outputs(family, fixed_v, free, unflatten, state.u, state.hess, n),
+        "loglik": -n * state.value,
+        "n": n,
+        "n_passes": jnp.asarray(passes, jnp.int32),
+        "n_iter": jnp.maximum(state.n_iter, 0),
+        "grad_norm": jnp.max(jnp.abs(scaled_gradient(state.grad, state.hess))),
+        "step_norm": state.step_norm,
+        "status": state.status,
+    }
+    return finish_result(family, plan.method, fixed_v, out, None)
+
+
+def _prepend(first: np.ndarray, rest: Iterator) -> Iterator:
+    yield first
+    yield from rest
+
+
+@partial(jax.jit, static_argnums=(0, 1))
+def _solve_statistics(family, plan, sums, n, u0, template, fixed):
+    from jaxmle.solvers.newton import newton_minimize
+
+    free = tuple(k for k in family.param_names if k in template)
+    _, unflatten = flatten_params(template, free)
+
+    def f(u):
+        params = family.to_constrained(unflatten(u)) | fixed
+        return -family.loglik_from_statistics(params, sums, n) / n
+
+    return newton_minimize(
+        partial(value_grad_hessian, f), u0, max_iter=plan.max_iter, gtol=plan.gtol, xtol=plan.xtol
+    )
+
+
+def _stream_newton(full_pass, u0, max_iter, gtol, xtol):
+    """The Newton update of :mod:`jaxmle.solvers.newton`, one streamed pass per
+    step; returns ``(state, passes, n)``."""
+    update = jax.jit(partial(newton_update, max_iter=max_iter, gtol=gtol, xtol=xtol))
+    state = newton_init(u0)
+    passes, n = 0, None
+    while int(state.status) == Status.RUNNING:
+        (value, grad, hess), n = full_pass(state.trial())
+        passes += 1
+        state = update(state, -value / n, -grad / n, -hess / n)
+    return state, passes, n
+
+
+def _stream_minibatch(family, plan, source, x, u0, template, fixed, full_pass, kw):
+    """Mini-batch optax epochs over the streamed chunks; returns the point to polish."""
+    import optax
+
+    from jaxmle.fit import _as_key, _standardizing_scale
+
+    (_, _, hess0), n = full_pass(u0)
+    scale = _standardizing_scale(-hess0 / n)
+    tx = plan.optimizer
+    b = min(plan.batch_size, source.rows)
+    key = _as_key(kw["key"])
+    free = tuple(k for k in family.param_names if k in template)
+    _, unflatten = flatten_params(template, free)
+
+    @jax.jit
+    def chunk_steps(z, opt_state, xc, wc, k):
+        n_b = xc.shape[0] // b
+        perm = jax.random.permutation(k, xc.shape[0])[: n_b * b].reshape(n_b, b)
+
+        def batch_value(z, idx):
+            u = u0 + z / scale
+            lp = family.logpdf(family.to_constrained(unflatten(u)) | fixed, xc[idx])
+            wb = wc[idx]
+            return -jnp.sum(jnp.where(wb > 0, wb * lp, 0.0)) * (n / b) / n
+
+        def step(c, idx):
+            z, s = c
+            upd, s = tx.update(jax.grad(batch_value)(z, idx), s, z)
+            return (optax.apply_updates(z, upd).astype(z.dtype), s), None
+
+        return jax.lax.scan(step, (z, opt_state), perm)[0]
+
+    z = jnp.zeros_like(u0)
+    opt_state = tx.init(z)
+    listed = isinstance(x, (list, tuple))
+    for e_key in jax.random.split(key, plan.epochs):
+        order_key, row_key = jax.random.split(e_key)
+        if source.indexable is not None:  # array or memmap: chunks in random order
+            rows, total = source.rows, source.indexable.shape[0]
+            starts = np.asarray(jax.random.permutation(order_key, -(-total // rows))) * rows
+            stream = (_array_chunk(source, int(s)) for s in starts)
+        elif listed:  # a list of chunks: visit them in random order
+            order = np.asarray(jax.random.permutation(order_key, len(x)))
+            sub = ChunkSource(family, [x[i] for i in order], None, source.rows)
+            stream = iter(sub)
+        else:  # a chunk iterator factory: its own order, rows shuffled within chunks
+            stream = iter(source)
+        for i, (xc, wc, _) in enumerate(stream):
+            z, opt_state = chunk_steps(
+                z, opt_state, jnp.asarray(xc), jnp.asarray(wc), jax.random.fold_in(row_key, i)
+            )
+    return u0 + z / scale
+
+
+def _array_chunk(source: ChunkSource, start: int):
+    x, rows = source.indexable, source.rows
+    part = source._as_float(x[start : start + rows])
+    m = part.shape[0]
+    w = (
+        np.ones(m, source.dtype)
+        if source.weights is None
+        else source.weights[start : start + m].astype(source.dtype)
+    )
+    if m < rows:
+        part = np.concatenate([part, np.repeat(part[:1], rows - m, axis=0)])
+        w = np.concatenate([w, np.zeros(rows - m, source.dtype)])
+    return part, w, m

@@ -1,0 +1,277 @@
+"""Large-data machinery: chunked fused passes, sufficient statistics, bounded
+memory, streamed (out-of-core) data, mini-batch fits, float32 accuracy and
+several devices. Every check compares against an independent computation:
+a direct sum, ``jax.hessian`` of the total, the in-memory fit, or float64."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import stats
+
+import jaxmle as jm
+from jaxmle.families.registry import resolve
+from jaxmle.objective import total_loglik
+from jaxmle.reduction import derivative_pass, reduce_terms
+
+RNG = np.random.default_rng(20261126)
+X_WEIBULL = RNG.weibull(1.5, 5000) * 2.0
+X_GAMMA = RNG.gamma(2.5, 1.5, 5000)
+
+
+def _params_close(a, b, rtol):
+    for k in a.params:
+        np.testing.assert_allclose(np.asarray(a.params[k]), np.asarray(b.params[k]), rtol=rtol)
+
+
+# ---- one pass ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n,chunk", [(1000, 1000), (1000, 64), (1000, 999), (1001, 10)])
+def test_reduce_terms_equals_direct_sums(n, chunk):
+    x = jnp.asarray(RNG.normal(size=n))
+    w = jnp.asarray(RNG.integers(0, 3, size=n).astype(float))
+    got = reduce_terms(lambda d: (d, d**2, jnp.stack([d, 1 + d], 1)), x, w, chunk=chunk)
+    want = (jnp.sum(w * x), jnp.sum(w * x**2), jnp.sum(w[:, None] * jnp.stack([x, 1 + x], 1), 0))
+    for g, e in zip(got, want, strict=True):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(e), rtol=1e-12)
+
+
+def test_float32_sums_keep_float32_accuracy():
+    # 4e6 float32 terms of size ~1: a naive running sum loses ~3 digits.
+    x64 = RNG.uniform(0.5, 1.5, 4_000_000)
+    x32 = jnp.asarray(x64.astype(np.float32))
+    exact = float(np.sum(x64.astype(np.float32).astype(np.float64)))
+    got = float(reduce_terms(lambda d: d, x32, None, chunk=4096))
+    assert abs(got - exact) / exact < 2e-7
+
+
+@pytest.mark.parametrize("per_sample", [True, False])
+@pytest.mark.parametrize("chunk", [5000, 777])
+def test_derivative_pass_matches_autodiff_of_the_total(per_sample, chunk):
+    fam = resolve("student_t")
+    x = jnp.asarray(RNG.standard_t(4, 5000))
+    w = jnp.asarray(RNG.uniform(0, 2, 5000))
+    u = jnp.array([1.2, 0.1, -0.2])
+
+    def terms(v, d):
+        return fam.logpdf({"df": jnp.exp(v[0]), "loc": v[1], "scale": jnp.exp(v[2])}, d)
+
+    def total(v):
+        return jnp.sum(w * terms(v, x))
+
+    val, g, h = derivative_pass(terms, u, x, w, chunk=chunk, per_sample=per_sample)
+    np.testing.assert_allclose(float(val), float(total(u)), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(g), np.asarray(jax.grad(total)(u)), rtol=1e-10)
+    np.testing.assert_allclose(np.asarray(h), np.asarray(jax.hessian(total)(u)), rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "name,x",
+    [("gamma", X_GAMMA), ("beta", RNG.beta(2.0, 5.0, 500)), ("inverse_gamma", 1 / X_GAMMA)],
+)
+def test_sufficient_statistics_give_the_log_likelihood(name, x):
+    fam = resolve(name)
+    xj = jnp.asarray(x)
+    sums = tuple(jnp.sum(t) for t in fam.statistics(xj))
+    for _ in range(3):
+        p = {k: jnp.asarray(RNG.uniform(0.5, 4.0)) for k in fam.param_names}
+        want = float(jnp.sum(fam.logpdf(p, xj)))
+        got = float(fam.loglik_from_statistics(p, sums, jnp.asarray(float(x.size))))
+        assert got == pytest.approx(want, rel=1e-12)
+
+
+# ---- passes per fit ----------------------------------------------------------
+
+
+def test_statistics_fit_makes_one_pass_and_matches_scipy():
+    res = jm.fit("gamma", X_GAMMA)
+    assert int(res.n_passes) == 1 and bool(res.converged)
+    a, _, scale = stats.gamma.fit(X_GAMMA, floc=0)
+    ref = stats.gamma(a, scale=scale).logpdf(X_GAMMA).sum()
+    assert float(res.loglik) >= ref - 1e-9 * abs(ref)
+    assert float(res.loglik) == pytest.approx(res.to_scipy().logpdf(X_GAMMA).sum(), rel=1e-12)
+
+
+def test_newton_fit_needs_few_passes():
+    res = jm.fit("weibull", X_WEIBULL)
+    # init + features + one pass per Newton step (quadratic convergence).
+    assert bool(res.converged) and int(res.n_passes) <= 9
+    c, _, scale = stats.weibull_min.fit(X_WEIBULL, floc=0)
+    ref = stats.weibull_min(c, scale=scale).logpdf(X_WEIBULL).sum()
+    assert float(res.loglik) >= ref - 1e-9 * abs(ref)
+
+
+# ---- bounded memory: chunks inside jit ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name,x",
+    [("weibull", X_WEIBULL), ("gamma", X_GAMMA), ("student_t", RNG.standard_t(5, 5000))],
+)
+def test_batch_size_gives_the_same_fit(name, x):
+    full = jm.fit(name, jnp.asarray(x))
+    chunked = jm.fit(name, jnp.asarray(x), batch_size=333)
+    _params_close(full, chunked, 1e-9)
+    assert float(chunked.loglik) == pytest.approx(float(full.loglik), rel=1e-12)
+    np.testing.assert_allclose(np.asarray(chunked.cov), np.asarray(full.cov), rtol=1e-7)
+
+
+# ---- out-of-core: streamed sources ---------------------------------------------
+
+
+def test_streamed_numpy_and_memmap_match_in_memory(tmp_path):
+    ref = jm.fit("weibull", X_WEIBULL)
+    streamed = jm.fit("weibull", X_WEIBULL, batch_size=1024)
+    _params_close(ref, streamed, 1e-9)
+    path = tmp_path / "x.f64"
+    X_WEIBULL.tofile(path)
+    mm = np.memmap(path, dtype=np.float64, mode="r")
+    from_disk = jm.fit("weibull", mm, batch_size=700)
+    _params_close(ref, from_disk, 1e-9)
+    assert float(from_disk.loglik) == pytest.approx(float(ref.loglik), rel=1e-12)
+    np.testing.assert_allclose(np.asarray(from_disk.cov), np.asarray(ref.cov), rtol=1e-7)
+    assert int(from_disk.n) == X_WEIBULL.size
+
+
+def test_chunk_iterables_lists_factories_and_generators():
+    chunks = np.array_split(X_GAMMA, 7)
+    ref = jm.fit("gamma", X_GAMMA)
+    _params_close(ref, jm.fit("gamma", chunks), 1e-10)
+    # A one-shot generator is enough for sufficient statistics (one pass) ...
+    _params_close(ref, jm.fit("gamma", (c for c in chunks)), 1e-10)
+    # ... but not for Newton, which needs a re-iterable source.
+    wchunks = np.array_split(X_WEIBULL, 5)
+    with pytest.raises(TypeError, match="one-shot iterator"):
+        jm.fit("weibull", (c for c in wchunks))
+    ref_w = jm.fit("weibull", X_WEIBULL)
+    _params_close(ref_w, jm.fit("weibull", lambda: iter(wchunks)), 1e-9)
+    # A closed-form family streams by Newton passes and lands on the closed form.
+    x = RNG.normal(3.0, 2.0, 3000)
+    res = jm.fit("normal", np.array_split(x, 4))
+    assert float(res.params["loc"]) == pytest.approx(x.mean(), rel=1e-10)
+    assert float(res.params["scale"]) == pytest.approx(x.std(), rel=1e-10)
+
+
+def test_streamed_weights_and_bad_values():
+    w = RNG.integers(0, 3, X_WEIBULL.size).astype(float)
+    ref = jm.fit("weibull", X_WEIBULL, weights=w)
+    _params_close(ref, jm.fit("weibull", X_WEIBULL, weights=w, batch_size=999), 1e-9)
+    bad = X_WEIBULL.copy()
+    bad[3001] = -1.0
+    with pytest.raises(ValueError, match=r"outside the support.*x\[1\]"):
+        jm.fit("weibull", bad, batch_size=1000)  # the second chunk, at its row 1
+    assert X_WEIBULL[3001] > 0 and bad[3001] == -1.0  # the input was not touched
+    with pytest.raises(ValueError, match="NaN"):
+        jm.fit("gamma", [X_GAMMA[:10], np.array([1.0, np.nan])])
+
+
+def test_device_side_validation_names_the_bad_values():
+    x = jnp.asarray(X_WEIBULL).at[17].set(jnp.nan)
+    with pytest.raises(ValueError, match=r"x\[17\]=nan"):
+        jm.fit("weibull", x)
+    with pytest.raises(ValueError, match=r"outside the support of gamma.*x\[2\]=-3.0"):
+        jm.fit("gamma", jnp.asarray([1.0, 2.0, -3.0, 4.0]))
+
+
+# ---- mini-batch stochastic fits, polished to the MLE -----------------------------
+
+
+@pytest.mark.parametrize("source", ["device", "host"])
+def test_minibatch_adam_is_polished_to_the_full_data_mle(source):
+    x = X_WEIBULL if source == "host" else jnp.asarray(X_WEIBULL)
+    ref = jm.fit("weibull", X_WEIBULL)
+    res = jm.fit("weibull", x, method="adam", batch_size=256, epochs=2, key=1)
+    assert bool(res.converged)
+    _params_close(ref, res, 1e-7)
+    # init, the scaling pass, 2 epochs, then a few exact Newton passes.
+    assert 4 < int(res.n_passes) <= 12
+
+
+# ---- float32 ---------------------------------------------------------------------
+
+
+def test_float32_fits_of_ten_million_agree_with_float64():
+    x64 = np.random.default_rng(3).weibull(1.5, 10_000_000) * 2.0
+    x32 = jnp.asarray(x64.astype(np.float32))
+    ref = jm.fit("weibull", jnp.asarray(x32, dtype=jnp.float64))
+    got = jm.fit("weibull", x32)
+    assert got.params["shape"].dtype == jnp.float32 and bool(got.converged)
+    _params_close(ref, got, 1e-5)
+    assert float(got.loglik) == pytest.approx(float(ref.loglik), rel=1e-6)
+    y32 = jnp.asarray((x64 * 0.7).astype(np.float32))
+    _params_close(jm.fit("gamma", jnp.asarray(y32, dtype=jnp.float64)), jm.fit("gamma", y32), 1e-5)
+
+
+# ---- several devices ----------------------------------------------------------------
+
+_SHARDED_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    import numpy as np
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+    import jaxmle as jm
+
+    assert len(jax.devices()) == 4, jax.devices()
+    rng = np.random.default_rng(5)
+    data = {
+        "weibull": rng.weibull(1.5, 10_001) * 2.0,
+        "gamma": rng.gamma(2.0, 1.5, 10_000),
+        "normal": rng.normal(1.0, 2.0, 10_003),
+        "student_t": rng.standard_t(5.0, 10_000),
+    }
+    mesh = Mesh(np.array(jax.devices()), ("data",))
+    out = {}
+    for name, x in data.items():
+        one = jm.fit(name, x)
+        spread = jm.fit(name, x, devices=jax.devices())
+        row = {"one": {k: float(v) for k, v in one.params.items()},
+               "many": {k: float(v) for k, v in spread.params.items()},
+               "ll": [float(one.loglik), float(spread.loglik)],
+               "n": [float(one.n), float(spread.n)],
+               "se": [[float(v) for v in one.stderr.values()],
+                      [float(v) for v in spread.stderr.values()]]}
+        if x.size % 4 == 0:
+            xs = jax.device_put(x, NamedSharding(mesh, P("data")))
+            row["array"] = {k: float(v) for k, v in jm.fit(name, xs).params.items()}
+        out[name] = row
+    print(json.dumps(out))
+    """
+)
+
+
+def test_sharded_fits_match_one_device():
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+    env["JAX_PLATFORMS"] = "cpu"
+    proc = subprocess.run(
+        [sys.executable, "-c", _SHARDED_SCRIPT], env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    for name, row in out.items():
+        for k, v in row["one"].items():
+            assert row["many"][k] == pytest.approx(v, rel=1e-9), (name, k)
+            if "array" in row:
+                assert row["array"][k] == pytest.approx(v, rel=1e-9), (name, k)
+        assert row["ll"][1] == pytest.approx(row["ll"][0], rel=1e-12), name
+        assert row["n"][1] == row["n"][0], name
+        np.testing.assert_allclose(row["se"][1], row["se"][0], rtol=1e-7)
+
+
+def test_total_loglik_reference_is_scipy():
+    # The objective the passes reduce is the one scipy defines.
+    p = {"shape": jnp.asarray(1.4), "scale": jnp.asarray(2.1)}
+    got = float(total_loglik(resolve("weibull"), p, jnp.asarray(X_WEIBULL), None))
+    assert got == pytest.approx(
+        stats.weibull_min(1.4, scale=2.1).logpdf(X_WEIBULL).sum(), rel=1e-12
+    )
