@@ -103,6 +103,7 @@ class _Plan:
     epochs: int = 0
     polish_gtol: float = 0.0
     polish_max_iter: int = 0
+    stat_chunk: int | None = None  # chunks of value-only passes (None: fused, see reduction)
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -399,12 +400,19 @@ def fit_body(family: Family, plan: _Plan, x, w, init, fixed, key, reduce=None):
     combine = (lambda v: v) if reduce is None else reduce
     free = tuple(k for k in family.param_names if k not in fixed)
     n = combine(total_weight(x, w))
-    n_invalid = _count_invalid(family, x, plan.chunk, reduce)
     passes = 0
     exact = None
 
     if plan.path == "statistics":
-        sums = combine(reduce_terms(family.statistics, x, w, chunk=plan.chunk))
+        if w is None:
+            # Statistics are non-finite for any value outside the support (a
+            # family contract, tested), so the value check costs no pass.
+            sums = combine(reduce_terms(family.statistics, x, None, chunk=plan.stat_chunk))
+            finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(t)) for t in sums]))
+            n_invalid = jnp.where(finite, 0, 1)
+        else:
+            sums = combine(reduce_terms(family.statistics, x, w, chunk=plan.stat_chunk))
+            n_invalid = _count_invalid(family, x, plan.chunk, reduce)
         start = {**family.init_from_statistics(sums, n), **init}
         start = {k: jnp.asarray(start[k], x.dtype) for k in free}
         u0, unflatten = flatten_params(family.to_unconstrained(start), free)
@@ -424,6 +432,10 @@ def fit_body(family: Family, plan: _Plan, x, w, init, fixed, key, reduce=None):
         loglik = -n * state.value
         passes = 1
         info = _newton_info(state)
+    else:
+        n_invalid = _count_invalid(family, x, plan.chunk, reduce)
+    if plan.path == "statistics":
+        pass
     elif plan.path == "closed_form":
         estimate = {k: jnp.asarray(v, x.dtype) for k, v in family.closed_form(x, w).items()}
         u_hat, unflatten = flatten_params(family.to_unconstrained(estimate), free)

@@ -87,6 +87,10 @@ def test_sufficient_statistics_give_the_log_likelihood(name, x):
         want = float(jnp.sum(fam.logpdf(p, xj)))
         got = float(fam.loglik_from_statistics(p, sums, jnp.asarray(float(x.size))))
         assert got == pytest.approx(want, rel=1e-12)
+    # The contract that lets the statistics pass double as the value check.
+    for bad in (np.nan, np.inf, -1.0, 0.0, 1.0 if name == "beta" else -2.0):
+        t = fam.statistics(jnp.asarray([bad]))
+        assert not all(bool(jnp.all(jnp.isfinite(v))) for v in t), (name, bad)
 
 
 # ---- passes per fit ----------------------------------------------------------

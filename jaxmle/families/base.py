@@ -184,7 +184,11 @@ class Family:
     has_statistics: ClassVar[bool] = False
 
     def statistics(self, x: jax.Array) -> tuple[jax.Array, ...]:
-        r"""Per-sample sufficient statistics :math:`T(x_i)`, each of shape ``(N,)``."""
+        r"""Per-sample sufficient statistics :math:`T(x_i)`, each of shape ``(N,)``.
+
+        Contract: some statistic is non-finite (NaN or inf) for every value
+        that is NaN, infinite or outside the support, so that the sums alone
+        tell whether the data are valid (``log x`` for ``x > 0``)."""
         raise NotImplementedError(f"{self.name} has no sufficient statistics")
 
     def loglik_from_statistics(
