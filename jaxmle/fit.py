@@ -31,6 +31,7 @@ the constrained parametrization, since the score vanishes there).
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -272,11 +273,14 @@ def fit(
 
     if sharding.is_sharded(xv):
         out = sharding.fit_sharded(fit_body, family, plan, xv, w, init_v, fixed_v, key)
+    elif plan.path == "statistics":
+        sums, n_invalid, n = _statistics_pass(family, plan, xv, w)
+        out = {**_solve_statistics(family, plan, sums, n, init_v, fixed_v), "n_invalid": n_invalid}
     else:
         out = _fit_program(family, plan, xv, w, init_v, fixed_v, key)
     if int(out.pop("n_invalid")) > 0:
         check_data_values(family, x if not isinstance(x, jax.Array) else np.asarray(xv)[:n_data])
-    return finish_result(family, plan.method, fixed_v, out, xv)
+    return finish_result(family, plan.method, fixed_v, finish_outputs(family, fixed_v, out), xv)
 
 
 def check_fixed_init(family, fixed, init, dtype):
@@ -391,6 +395,56 @@ def _count_invalid(family, x, chunk, reduce):
     return count if reduce is None else reduce(count)
 
 
+def statistics_pass(family: Family, plan: _Plan, x, w, reduce=None):
+    """``(sums of family.statistics, n_invalid)`` in one pass over ``x``."""
+    combine = (lambda v: v) if reduce is None else reduce
+    sums = combine(reduce_terms(family.statistics, x, w, chunk=plan.stat_chunk))
+    if w is None:
+        # Statistics are non-finite for any value outside the support (a
+        # family contract, tested), so the value check costs no pass.
+        finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(t)) for t in sums]))
+        return sums, jnp.where(finite, 0, 1)
+    return sums, _count_invalid(family, x, plan.chunk, reduce)
+
+
+def solve_statistics(family: Family, plan: _Plan, sums, n, init, fixed) -> dict[str, Any]:
+    """Newton on the sufficient statistics: O(1) per iteration, no data."""
+    free = tuple(k for k in family.param_names if k not in fixed)
+    start = {**family.init_from_statistics(sums, n), **init}
+    start = {k: jnp.asarray(start[k], n.dtype) for k in free}
+    u0, unflatten = flatten_params(family.to_unconstrained(start), free)
+
+    def f_stats(u):
+        params = {**family.to_constrained(unflatten(u)), **fixed}
+        return -family.loglik_from_statistics(params, sums, n) / n
+
+    state = newton_minimize(
+        partial(value_grad_hessian, f_stats),
+        u0,
+        max_iter=plan.max_iter,
+        gtol=plan.gtol,
+        xtol=plan.xtol,
+    )
+    return {
+        "u_parts": unflatten(state.u),
+        "hess_u": state.hess,
+        "exact": None,
+        "loglik": -n * state.value,
+        "n": n,
+        "n_passes": jnp.asarray(1, jnp.int32),
+        **_newton_info(state),
+    }
+
+
+# The two halves of a sufficient-statistics fit are separate programs: only the
+# pass depends on the data's shape, the solve is compiled once per family.
+_statistics_pass = jax.jit(
+    lambda family, plan, x, w: (*statistics_pass(family, plan, x, w), total_weight(x, w)),
+    static_argnums=(0, 1),
+)
+_solve_statistics = jax.jit(solve_statistics, static_argnums=(0, 1))
+
+
 def fit_body(family: Family, plan: _Plan, x, w, init, fixed, key, reduce=None):
     """The whole fit of ``family`` to in-memory data (traced as one program).
 
@@ -404,39 +458,10 @@ def fit_body(family: Family, plan: _Plan, x, w, init, fixed, key, reduce=None):
     exact = None
 
     if plan.path == "statistics":
-        if w is None:
-            # Statistics are non-finite for any value outside the support (a
-            # family contract, tested), so the value check costs no pass.
-            sums = combine(reduce_terms(family.statistics, x, None, chunk=plan.stat_chunk))
-            finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(t)) for t in sums]))
-            n_invalid = jnp.where(finite, 0, 1)
-        else:
-            sums = combine(reduce_terms(family.statistics, x, w, chunk=plan.stat_chunk))
-            n_invalid = _count_invalid(family, x, plan.chunk, reduce)
-        start = {**family.init_from_statistics(sums, n), **init}
-        start = {k: jnp.asarray(start[k], x.dtype) for k in free}
-        u0, unflatten = flatten_params(family.to_unconstrained(start), free)
-
-        def f_stats(u):
-            params = {**family.to_constrained(unflatten(u)), **fixed}
-            return -family.loglik_from_statistics(params, sums, n) / n
-
-        state = newton_minimize(
-            partial(value_grad_hessian, f_stats),
-            u0,
-            max_iter=plan.max_iter,
-            gtol=plan.gtol,
-            xtol=plan.xtol,
-        )
-        u_hat, hess_u = state.u, state.hess
-        loglik = -n * state.value
-        passes = 1
-        info = _newton_info(state)
-    else:
-        n_invalid = _count_invalid(family, x, plan.chunk, reduce)
-    if plan.path == "statistics":
-        pass
-    elif plan.path == "closed_form":
+        sums, n_invalid = statistics_pass(family, plan, x, w, reduce)
+        return {**solve_statistics(family, plan, sums, n, init, fixed), "n_invalid": n_invalid}
+    n_invalid = _count_invalid(family, x, plan.chunk, reduce)
+    if plan.path == "closed_form":
         estimate = {k: jnp.asarray(v, x.dtype) for k, v in family.closed_form(x, w).items()}
         u_hat, unflatten = flatten_params(family.to_unconstrained(estimate), free)
         obj = Objective(family, fixed, unflatten, x, w, n, plan.chunk, False, reduce)
@@ -478,13 +503,33 @@ def fit_body(family: Family, plan: _Plan, x, w, init, fixed, key, reduce=None):
         loglik = -n * value
 
     return {
-        **estimate_outputs(family, fixed, free, unflatten, u_hat, hess_u, n, exact),
+        "u_parts": unflatten(u_hat),
+        "hess_u": hess_u,
+        "exact": exact,
         "loglik": loglik,
         "n": n,
         "n_passes": jnp.asarray(passes, jnp.int32),
         "n_invalid": n_invalid,
         **info,
     }
+
+
+@functools.partial(jax.jit, static_argnums=(0, 2))
+def _finish_program(family, fixed, free, u_parts, hess_u, n, estimate):
+    """Estimates, covariance and standard errors from the solver's output: a
+    program of its own, compiled once per family and parameter layout and
+    shared by every data size (and by streamed and sharded fits)."""
+    u_hat, unflatten = flatten_params(u_parts, free)
+    return estimate_outputs(family, fixed, free, unflatten, u_hat, hess_u, n, estimate)
+
+
+def finish_outputs(family, fixed, raw: dict[str, Any]) -> dict[str, Any]:
+    """Turn a fit program's raw output into the FitResult fields."""
+    free = tuple(k for k in family.param_names if k not in fixed)
+    est = _finish_program(
+        family, fixed, free, raw.pop("u_parts"), raw.pop("hess_u"), raw["n"], raw.pop("exact")
+    )
+    return {**raw, **est}
 
 
 def estimate_outputs(
@@ -512,7 +557,40 @@ def estimate_outputs(
     return {"params": params, "cov": cov, "stderr": stderr, "n_params": u_hat.shape[0]}
 
 
-_fit_program = jax.jit(fit_body, static_argnums=(0, 1))
+# XLA:CPU's fusion emitters generate faster loops but compile about twice as
+# slowly; a fit is compiled once per family and data shape and its passes are
+# few, so on CPUs the classic emitters win the first fit and lose little after.
+_FAST_COMPILE = {"xla_cpu_use_fusion_emitters": False}
+
+
+@functools.cache
+def compiler_options() -> dict[str, Any] | None:
+    """Options for compiling fits on the default backend (``None``: XLA's defaults)."""
+    if jax.default_backend() != "cpu":
+        return None
+    try:  # older XLA versions do not know the option
+        jax.jit(lambda v: v + 1, compiler_options=_FAST_COMPILE)(np.zeros(1))
+    except Exception:
+        return None
+    return _FAST_COMPILE
+
+
+def jit_fit(fn, **kw):
+    """``jax.jit`` with :func:`compiler_options`, built on first use."""
+    compiled = None
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        nonlocal compiled
+        if compiled is None:
+            compiled = jax.jit(fn, compiler_options=compiler_options(), **kw)
+        return compiled(*args, **kwargs)
+
+    call._cache_size = lambda: 0 if compiled is None else compiled._cache_size()
+    return call
+
+
+_fit_program = jit_fit(fit_body, static_argnums=(0, 1))
 
 
 def _newton_info(state) -> dict[str, jax.Array]:

@@ -1,9 +1,7 @@
 """The log-likelihood as a function of parameters: weighted, accurate sums.
 
 float32 is the GPU default, and a naive running sum of 10^6 float32 terms can
-lose four digits. :func:`accurate_sum` sums in blocks (a two-level pairwise
-sum), so the rounding error grows like ``block + n / block`` ulps instead of
-``n``.
+lose four digits: every sum here is :func:`jaxmle.reduction.accurate_sum`.
 """
 
 from __future__ import annotations
@@ -14,21 +12,9 @@ import jax
 import jax.numpy as jnp
 
 from jaxmle.families.base import Family
+from jaxmle.reduction import accurate_sum
 
 __all__ = ["accurate_sum", "loglik_terms", "total_loglik", "total_weight"]
-
-_BLOCK = 1024
-
-
-def accurate_sum(v: jax.Array) -> jax.Array:
-    """Sum over axis 0 by blocks of 1024, then over the block sums."""
-    n = v.shape[0]
-    if n <= _BLOCK:
-        return jnp.sum(v, axis=0)
-    n_blocks = -(-n // _BLOCK)
-    padded = jnp.pad(v, [(0, n_blocks * _BLOCK - n)] + [(0, 0)] * (v.ndim - 1))
-    blocks = padded.reshape((n_blocks, _BLOCK, *v.shape[1:]))
-    return jnp.sum(jnp.sum(blocks, axis=1), axis=0)
 
 
 def loglik_terms(

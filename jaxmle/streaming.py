@@ -39,12 +39,12 @@ from jaxmle.solvers.newton import (
     newton_init,
     newton_update,
     scaled_gradient,
-    value_grad_hessian,
 )
 from jaxmle.validation import check_data_values, float_dtype, invalid_mask
 
 __all__ = ["ChunkSource", "fit_stream", "is_stream"]
 
+_STATISTICS_ROWS = 1 << 20
 # Host arrays bigger than this share of the device's memory are streamed.
 _DEVICE_SHARE = 0.5
 
@@ -217,10 +217,18 @@ def fit_stream(family: Family, x: Any, **kw: Any):
     """``jm.fit`` on a streamed source; see the module docstring."""
     from dataclasses import replace
 
-    from jaxmle.fit import _GTOL, _make_plan, check_fixed_init, estimate_outputs, finish_result
+    from jaxmle.fit import (
+        _GTOL,
+        _make_plan,
+        _solve_statistics,
+        check_fixed_init,
+        finish_outputs,
+        finish_result,
+    )
 
     method, batch_size = kw["method"], kw["batch_size"]
-    rows = batch_size or default_chunk()
+    # One pass of sufficient statistics costs a dispatch per chunk: bigger chunks.
+    rows = batch_size or (_STATISTICS_ROWS if family.has_statistics else default_chunk())
     source = ChunkSource(family, x, kw["weights"], rows)
     if source.reiterable:
         raw_first = next(iter(source._factory()), None)
@@ -248,54 +256,55 @@ def fit_stream(family: Family, x: Any, **kw: Any):
             f"method={plan.method!r} without batch_size needs the data in memory; for "
             "streamed data use method='newton' (exact passes) or 'adam'/'sgd' with batch_size"
         )
-    if plan.path == "closed_form":  # closed forms need the data at once: Newton passes
+    if plan.path == "closed_form":  # closed forms need the data at once: Newton
         gtol = _GTOL["newton"][1 if dtype != np.float64 else 0]
+        path = "statistics" if family.has_statistics else "newton"
         plan = replace(
-            plan, method="newton", path="newton", max_iter=100, gtol=gtol, xtol=float(np.sqrt(gtol))
+            plan, method="newton", path=path, max_iter=100, gtol=gtol, xtol=float(np.sqrt(gtol))
         )
     free = tuple(k for k in family.param_names if k not in fixed_v)
     passes = 0
 
     if plan.path == "statistics":
         sums, n = _stream_sum(source, partial(_chunk_statistics, family))
-        passes = 1
-        start = {**family.init_from_statistics(sums, n), **init_v}
-        start = {k: jnp.asarray(start[k], dtype) for k in free}
-        u0, unflatten = flatten_params(family.to_unconstrained(start), free)
-        state = _solve_statistics(family, plan, sums, n, u0, start, fixed_v)
+        raw = _solve_statistics(family, plan, sums, n, init_v, fixed_v)
+        return finish_result(
+            family, plan.method, fixed_v, finish_outputs(family, fixed_v, raw), None
+        )
+    if not source.reiterable:
+        raise TypeError(
+            f"fitting {family.name} needs several passes over the data, but x is a "
+            "one-shot iterator: pass a list of chunks, an array or memmap, or a "
+            "function that returns a fresh iterator of chunks"
+        )
+    # Start from the family's init on the first chunk.
+    start = {**family.init(jnp.asarray(first), None), **init_v}
+    start = {k: jnp.asarray(start[k], dtype) for k in free}
+    u0, unflatten = flatten_params(family.to_unconstrained(start), free)
+
+    def full_pass(u, order=2):
+        program = partial(_chunk_derivatives, family, order, u, start, fixed_v)
+        return _stream_sum(source, program)
+
+    if plan.path == "minibatch":
+        u0 = _stream_minibatch(family, plan, source, x, u0, start, fixed_v, full_pass, kw)
+        passes += plan.epochs + 1
+        settings = (plan.polish_max_iter, plan.polish_gtol, float(np.sqrt(plan.polish_gtol)))
     else:
-        if not source.reiterable:
-            raise TypeError(
-                f"fitting {family.name} needs several passes over the data, but x is a "
-                "one-shot iterator: pass a list of chunks, an array or memmap, or a "
-                "function that returns a fresh iterator of chunks"
-            )
-        # Start from the family's init on the first chunk.
-        start = {**family.init(jnp.asarray(first), None), **init_v}
-        start = {k: jnp.asarray(start[k], dtype) for k in free}
-        u0, unflatten = flatten_params(family.to_unconstrained(start), free)
-
-        def full_pass(u, order=2):
-            program = partial(_chunk_derivatives, family, order, u, start, fixed_v)
-            return _stream_sum(source, program)
-
-        if plan.path == "minibatch":
-            u0 = _stream_minibatch(family, plan, source, x, u0, start, fixed_v, full_pass, kw)
-            passes += plan.epochs + 1
-            settings = (plan.polish_max_iter, plan.polish_gtol, float(np.sqrt(plan.polish_gtol)))
-        else:
-            settings = (plan.max_iter, plan.gtol, plan.xtol)
-        state, more, n = _stream_newton(full_pass, u0, *settings)
-        passes += more
-        if family.reorders_params:
-            canonical = family.canonicalize(family.to_constrained(unflatten(state.u)))
-            u_c, _ = flatten_params(family.to_unconstrained({k: canonical[k] for k in free}), free)
-            (_, _, h), n = full_pass(u_c)
-            state = state._replace(u=u_c, hess=-h / n)
-            passes += 1
+        settings = (plan.max_iter, plan.gtol, plan.xtol)
+    state, more, n = _stream_newton(full_pass, u0, *settings)
+    passes += more
+    if family.reorders_params:
+        canonical = family.canonicalize(family.to_constrained(unflatten(state.u)))
+        u_c, _ = flatten_params(family.to_unconstrained({k: canonical[k] for k in free}), free)
+        (_, _, h), n = full_pass(u_c)
+        state = state._replace(u=u_c, hess=-h / n)
+        passes += 1
 
     out = {
-        **estimate_outputs(family, fixed_v, free, unflatten, state.u, state.hess, n),
+        "u_parts": unflatten(state.u),
+        "hess_u": state.hess,
+        "exact": None,
         "loglik": -n * state.value,
         "n": n,
         "n_passes": jnp.asarray(passes, jnp.int32),
@@ -304,28 +313,12 @@ def fit_stream(family: Family, x: Any, **kw: Any):
         "step_norm": state.step_norm,
         "status": state.status,
     }
-    return finish_result(family, plan.method, fixed_v, out, None)
+    return finish_result(family, plan.method, fixed_v, finish_outputs(family, fixed_v, out), None)
 
 
 def _prepend(first: np.ndarray, rest: Iterator) -> Iterator:
     yield first
     yield from rest
-
-
-@partial(jax.jit, static_argnums=(0, 1))
-def _solve_statistics(family, plan, sums, n, u0, template, fixed):
-    from jaxmle.solvers.newton import newton_minimize
-
-    free = tuple(k for k in family.param_names if k in template)
-    _, unflatten = flatten_params(template, free)
-
-    def f(u):
-        params = family.to_constrained(unflatten(u)) | fixed
-        return -family.loglik_from_statistics(params, sums, n) / n
-
-    return newton_minimize(
-        partial(value_grad_hessian, f), u0, max_iter=plan.max_iter, gtol=plan.gtol, xtol=plan.xtol
-    )
 
 
 def _stream_newton(full_pass, u0, max_iter, gtol, xtol):

@@ -8,7 +8,7 @@ import optax
 import pytest
 
 import jaxmle as jm
-from jaxmle.fit import _fit_program
+from jaxmle.fit import _finish_program, _fit_program, _solve_statistics, _statistics_pass
 from jaxmle.objective import total_loglik
 
 
@@ -93,13 +93,21 @@ def test_unconverged_fit_says_so(gamma_data):
 
 def test_second_fit_with_same_shapes_does_not_recompile(gamma_data):
     rng = np.random.default_rng(9)
+    jm.fit("weibull", gamma_data, fixed={"scale": 1.0})
     jm.fit("gamma", gamma_data, fixed={"rate": 1.0})
-    before = _fit_program._cache_size()
+    programs = (_fit_program, _statistics_pass, _solve_statistics, _finish_program)
+    before = [p._cache_size() for p in programs]
     for _ in range(2):
         other = rng.gamma(3.0, 1.0, gamma_data.shape[0])
         res = jm.fit(jm.Gamma(), other, fixed={"rate": float(rng.uniform(0.5, 2))})
         assert bool(res.converged)
-    assert _fit_program._cache_size() == before
+        res = jm.fit("weibull", other, fixed={"scale": float(rng.uniform(0.5, 2))})
+        assert bool(res.converged)
+    assert [p._cache_size() for p in programs] == before
+    # The solve and the finish do not depend on the data's length.
+    jm.fit("gamma", gamma_data[:-7], fixed={"rate": 1.0})
+    assert _solve_statistics._cache_size() == before[2]
+    assert _finish_program._cache_size() == before[3]
 
 
 def test_result_is_an_immutable_pytree(gamma_data):

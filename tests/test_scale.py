@@ -22,6 +22,9 @@ from jaxmle.families.registry import resolve
 from jaxmle.objective import total_loglik
 from jaxmle.reduction import derivative_pass, reduce_terms
 
+sys.path.insert(0, os.path.dirname(__file__))
+from cases import CASES
+
 RNG = np.random.default_rng(20261126)
 X_WEIBULL = RNG.weibull(1.5, 5000) * 2.0
 X_GAMMA = RNG.gamma(2.5, 1.5, 5000)
@@ -74,23 +77,48 @@ def test_derivative_pass_matches_autodiff_of_the_total(per_sample, chunk):
     np.testing.assert_allclose(np.asarray(h), np.asarray(jax.hessian(total)(u)), rtol=1e-10)
 
 
-@pytest.mark.parametrize(
-    "name,x",
-    [("gamma", X_GAMMA), ("beta", RNG.beta(2.0, 5.0, 500)), ("inverse_gamma", 1 / X_GAMMA)],
-)
-def test_sufficient_statistics_give_the_log_likelihood(name, x):
-    fam = resolve(name)
-    xj = jnp.asarray(x)
+_STAT_CASES = [c for c in CASES if c.family().has_statistics]
+
+
+def test_the_statistics_families():
+    # Exponential families fit in one pass; the ones with a closed form use it
+    # in memory and their statistics when streamed or with parameters fixed.
+    assert {c.name for c in _STAT_CASES} >= {
+        "gamma",
+        "beta",
+        "inverse_gamma",
+        "chi2",
+        "nakagami",
+        "exponential",
+        "poisson",
+        "bernoulli",
+        "geometric",
+        "inverse_gaussian",
+    }
+
+
+@pytest.mark.parametrize("case", _STAT_CASES, ids=[c.label for c in _STAT_CASES])
+def test_sufficient_statistics_give_the_log_likelihood(case):
+    fam = case.family()
+    rng = np.random.default_rng(7)
+    xj = jnp.asarray(case.draw(rng, 500), dtype=jnp.float64)
     sums = tuple(jnp.sum(t) for t in fam.statistics(xj))
     for _ in range(3):
-        p = {k: jnp.asarray(RNG.uniform(0.5, 4.0)) for k in fam.param_names}
+        p = {k: jnp.asarray(v, jnp.float64) for k, v in case.random_params(rng).items()}
         want = float(jnp.sum(fam.logpdf(p, xj)))
-        got = float(fam.loglik_from_statistics(p, sums, jnp.asarray(float(x.size))))
-        assert got == pytest.approx(want, rel=1e-12)
+        got = float(fam.loglik_from_statistics(p, sums, jnp.asarray(500.0)))
+        assert got == pytest.approx(want, rel=1e-11)
+    start = fam.init_from_statistics(sums, jnp.asarray(500.0))
+    assert set(start) == set(fam.param_names)
+    assert np.isfinite(float(jnp.sum(fam.logpdf(start, xj))))
     # The contract that lets the statistics pass double as the value check.
-    for bad in (np.nan, np.inf, -1.0, 0.0, 1.0 if name == "beta" else -2.0):
-        t = fam.statistics(jnp.asarray([bad]))
-        assert not all(bool(jnp.all(jnp.isfinite(v))) for v in t), (name, bad)
+    outside = [np.nan, np.inf, -1.0, -2.5]
+    outside += [0.0, 1.0] if case.name == "beta" else [0.5] if fam.support.discrete else []
+    for bad in outside:
+        if np.isfinite(bad) and bool(fam.support.contains(jnp.asarray([bad]))[0]):
+            continue
+        t = fam.statistics(jnp.asarray([bad], dtype=jnp.float64))
+        assert not all(bool(jnp.all(jnp.isfinite(v))) for v in t), (case.name, bad)
 
 
 # ---- passes per fit ----------------------------------------------------------

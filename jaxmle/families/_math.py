@@ -22,3 +22,11 @@ def log1mexp(t: jax.Array) -> jax.Array:
     safe_small = jnp.where(small, t, 1.0)
     safe_large = jnp.where(small, 1.0, t)
     return jnp.where(small, jnp.log(-jnp.expm1(-safe_small)), jnp.log1p(-jnp.exp(-safe_large)))
+
+
+def nan_unless(ok):
+    """``0`` where ``ok``, NaN elsewhere: a sufficient statistic that makes the
+    sums non-finite for data outside the support (see ``Family.statistics``)."""
+    import jax.numpy as jnp
+
+    return jnp.where(ok, 0.0, jnp.nan)

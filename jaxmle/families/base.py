@@ -57,7 +57,7 @@ def flatten_params(params: Mapping[str, Any], names: Sequence[str]):
 def weighted_mean(v: jax.Array, w: jax.Array | None) -> jax.Array:
     """Mean over axis 0 of ``v`` with optional frequency weights ``w`` of shape
     ``(N,)`` (accurate in float32; works for ``(N, ...)`` arrays)."""
-    from jaxmle.objective import accurate_sum
+    from jaxmle.reduction import accurate_sum
 
     if w is None:
         return accurate_sum(v) / v.shape[0]

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 from jax.scipy.special import gammainc, gammaincc, gammaln, log_ndtr, ndtr, xlogy
 
 from jaxmle.families import constraints as C, support as S
-from jaxmle.families._math import EULER_GAMMA, HALF_LOG_2PI, log1mexp
+from jaxmle.families._math import EULER_GAMMA, HALF_LOG_2PI, log1mexp, nan_unless
 from jaxmle.families.base import (
     CumulativeHazardFamily,
     Family,
@@ -181,6 +181,17 @@ class Exponential(Family):
 
     def closed_form(self, x, w):
         return {"rate": 1.0 / weighted_mean(x, w)}
+
+    has_statistics = True
+
+    def statistics(self, x):
+        return (x, nan_unless(x >= 0))
+
+    def loglik_from_statistics(self, params, sums, n):
+        return n * jnp.log(params["rate"]) - params["rate"] * sums[0]
+
+    def init_from_statistics(self, sums, n):
+        return {"rate": n / sums[0]}
 
     def scipy(self, params):
         from scipy import stats

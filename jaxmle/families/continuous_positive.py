@@ -120,6 +120,21 @@ class InverseGaussian(Family):
         m = weighted_mean(x, w)
         return {"mean": m, "shape": 1.0 / weighted_mean(1.0 / x - 1.0 / m, w)}
 
+    has_statistics = True
+
+    def statistics(self, x):
+        return (x, 1.0 / x, jnp.log(x))
+
+    def loglik_from_statistics(self, params, sums, n):
+        mu, lam = params["mean"], params["shape"]
+        # sum (x - mu)^2 / x = sum x - 2 n mu + mu^2 sum 1/x
+        quad = sums[0] - 2.0 * n * mu + mu * mu * sums[1]
+        return n * (0.5 * jnp.log(lam) - HALF_LOG_2PI) - 1.5 * sums[2] - lam * quad / (2 * mu * mu)
+
+    def init_from_statistics(self, sums, n):
+        m = sums[0] / n
+        return {"mean": m, "shape": 1.0 / jnp.maximum(sums[1] / n - 1.0 / m, 1e-12 / m)}
+
     def scipy(self, params):
         from scipy import stats
 
@@ -399,6 +414,22 @@ class Nakagami(Family):
         y = jnp.square(x)
         return {"shape": Gamma().init(y, w)["shape"], "scale": jnp.sqrt(weighted_mean(y, w))}
 
+    has_statistics = True
+
+    def statistics(self, x):
+        return (jnp.log(x), jnp.square(x))
+
+    def loglik_from_statistics(self, params, sums, n):
+        m, s = params["shape"], params["scale"]
+        log_s = jnp.log(s)
+        const = _LOG_2 + xlogy(m, m) - gammaln(m) - 2.0 * m * log_s
+        return n * const + (2.0 * m - 1.0) * sums[0] - m * sums[1] / (s * s)
+
+    def init_from_statistics(self, sums, n):
+        # x^2 ~ Gamma(m, rate m / s^2): mean(x^2) and mean(log x^2) = 2 mean(log x).
+        start = Gamma().init_from_statistics((sums[1], 2.0 * sums[0]), n)
+        return {"shape": start["shape"], "scale": jnp.sqrt(sums[1] / n)}
+
     def scipy(self, params):
         from scipy import stats
 
@@ -439,6 +470,18 @@ class ChiSquared(Family):
 
     def init(self, x, w):
         return {"df": weighted_mean(x, w)}
+
+    has_statistics = True
+
+    def statistics(self, x):
+        return (jnp.log(x), x)
+
+    def loglik_from_statistics(self, params, sums, n):
+        h = 0.5 * params["df"]
+        return (h - 1.0) * sums[0] - 0.5 * sums[1] - n * (h * _LOG_2 + gammaln(h))
+
+    def init_from_statistics(self, sums, n):
+        return {"df": sums[1] / n}
 
     def scipy(self, params):
         from scipy import stats

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 from jax.scipy.special import gammainc, gammaincc, gammaln, xlog1py, xlogy
 
 from jaxmle.families import constraints as C, support as S
+from jaxmle.families._math import nan_unless
 from jaxmle.families.base import Family, weighted_mean
 from jaxmle.families.registry import register
 
@@ -60,6 +61,18 @@ class Poisson(Family):
     def closed_form(self, x, w):
         return {"rate": weighted_mean(x, w)}
 
+    has_statistics = True
+
+    def statistics(self, x):
+        return (x, gammaln(x + 1.0), nan_unless((x >= 0) & (x == jnp.floor(x))))
+
+    def loglik_from_statistics(self, params, sums, n):
+        rate = params["rate"]
+        return xlogy(sums[0], rate) - n * rate - sums[1]
+
+    def init_from_statistics(self, sums, n):
+        return {"rate": (sums[0] + 0.5) / (n + 1.0)}
+
     def scipy(self, params):
         from scipy import stats
 
@@ -100,6 +113,18 @@ class Bernoulli(Family):
 
     def closed_form(self, x, w):
         return {"p": weighted_mean(x, w)}
+
+    has_statistics = True
+
+    def statistics(self, x):
+        return (x, nan_unless((x == 0) | (x == 1)))
+
+    def loglik_from_statistics(self, params, sums, n):
+        p = params["p"]
+        return xlogy(sums[0], p) + xlog1py(n - sums[0], -p)
+
+    def init_from_statistics(self, sums, n):
+        return {"p": (sums[0] + 0.5) / (n + 1.0)}
 
     def scipy(self, params):
         from scipy import stats

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 from jax.scipy.special import betainc, gammainc, gammaincc, gammaln, xlog1py, xlogy
 
 from jaxmle.families import constraints as C, support as S
-from jaxmle.families._math import log1mexp
+from jaxmle.families._math import log1mexp, nan_unless
 from jaxmle.families.base import Family, weighted_mean
 from jaxmle.families.continuous_bounded import betaln
 from jaxmle.families.registry import register
@@ -186,6 +186,18 @@ class Geometric(Family):
 
     def closed_form(self, x, w):
         return {"p": 1.0 / weighted_mean(x, w)}
+
+    has_statistics = True
+
+    def statistics(self, x):
+        return (x, nan_unless((x >= 1) & (x == jnp.floor(x))))
+
+    def loglik_from_statistics(self, params, sums, n):
+        p = params["p"]
+        return xlog1py(sums[0] - n, -p) + n * jnp.log(p)
+
+    def init_from_statistics(self, sums, n):
+        return {"p": (n + 0.5) / (sums[0] + 1.0)}
 
     def scipy(self, params):
         from scipy import stats

@@ -27,7 +27,7 @@ from jaxmle.families.registry import register
 __all__ = ["Dirichlet", "MultivariateNormal", "ScipyDirichletRows", "positive_vector"]
 
 _HIGHEST = jax.lax.Precision.HIGHEST  # no reduced-precision (TF32/bf16) matmuls
-_BLOCK = 1024  # rows per block of the sums over rows (cf. objective.accurate_sum)
+_BLOCK = 1024  # rows per block of the sums over rows (cf. reduction.accurate_sum)
 
 positive_vector = C.Constraint(
     name="positive_vector",
@@ -74,7 +74,7 @@ def _blocked_rows_matmul(c: jax.Array, m: jax.Array) -> jax.Array:
     log-likelihood with respect to ``cov``, and a float32 Newton fit 4e-5 off the
     closed form; 1e-7 and 2e-7 with blocks). Broadcasting ``m`` over blocks of
     1024 rows makes that gradient a product within each block, then a sum over
-    the blocks (the two-level sum of ``objective.accurate_sum``).
+    the blocks (the two-level sum of ``reduction.accurate_sum``).
     """
     (n, d), k = c.shape, m.shape[-1]
     n_blocks = -(-n // _BLOCK)

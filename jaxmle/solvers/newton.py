@@ -77,15 +77,12 @@ def _curvature_scale(hess: jax.Array) -> jax.Array:
     return jnp.where(jnp.isfinite(d) & (d > 0), jnp.sqrt(jnp.abs(d)), 1.0)
 
 
-def newton_direction(grad: jax.Array, hess: jax.Array) -> jax.Array:
-    """``-|H|^{-1} g`` (``= -H^{-1} g`` where ``H`` is positive definite)."""
-    s = _curvature_scale(hess)
-    hs = hess / jnp.outer(s, s)  # equilibrate before the eigendecomposition
-    lam, vec = jnp.linalg.eigh(hs)
-    floor = _EIG_FLOOR * jnp.maximum(jnp.max(jnp.abs(lam)), 1.0)
-    lam = jnp.maximum(jnp.abs(lam), floor)
-    d = -(vec @ ((vec.T @ (grad / s)) / lam)) / s
-    return jnp.where(jnp.all(jnp.isfinite(d)), d, -grad / s**2)
+def newton_direction(grad: jax.Array, hess: jax.Array, scale: jax.Array) -> jax.Array:
+    """``-|H|^{-1} g`` (``= -H^{-1} g`` where ``H`` is positive definite), with
+    ``H`` equilibrated by ``scale = sqrt(diag H)`` before the eigendecomposition."""
+    lam, vec = jnp.linalg.eigh(hess / jnp.outer(scale, scale))
+    lam = jnp.maximum(jnp.abs(lam), _EIG_FLOOR * jnp.maximum(jnp.max(jnp.abs(lam)), 1.0))
+    return -(vec @ ((vec.T @ (grad / scale)) / lam)) / scale
 
 
 def scaled_gradient(grad: jax.Array, hess: jax.Array) -> jax.Array:
@@ -126,61 +123,56 @@ def newton_update(
     """Advance ``s`` given the objective, gradient and Hessian at ``s.trial()``."""
     dt = s.u.dtype
     first = s.n_evals == 0
-    n_evals = s.n_evals + 1
     finite = jnp.isfinite(value) & jnp.all(jnp.isfinite(grad)) & jnp.all(jnp.isfinite(hess))
-    slope = s.grad @ s.direction
-    eps_f = 8.0 * jnp.finfo(dt).eps * (jnp.abs(jnp.where(first, 0.0, s.value)) + 1.0)
-    bound = jnp.where(first, jnp.inf, s.value + _ARMIJO_C * s.alpha * slope + eps_f)
-    accept = finite & (value <= bound)
+    eps_f = 8.0 * jnp.finfo(dt).eps * (jnp.abs(s.value) + 1.0)
+    armijo = value <= s.value + _ARMIJO_C * s.alpha * (s.grad @ s.direction) + eps_f
+    accept = finite & (first | armijo)
 
-    # Accepted: the next Newton step from the new point.
-    u_acc = s.trial()
-    d_acc = newton_direction(grad, hess)
-    step_acc = jnp.max(jnp.abs(d_acc * _curvature_scale(hess)))
-    g_small_acc = jnp.max(jnp.abs(scaled_gradient(grad, hess))) <= gtol
-    conv_acc = g_small_acc & (step_acc <= xtol)
+    # The current point: the trial if accepted, else the old one.
+    pick = lambda a, r: jnp.where(accept, a, r)  # noqa: E731
+    u, f, g, h = pick(s.trial(), s.u), pick(value, s.value), pick(grad, s.grad), pick(hess, s.hess)
+    scale = _curvature_scale(h)
+    d_newton = newton_direction(g, h, scale)
+    step = jnp.max(jnp.abs(d_newton * scale))
+    g_small = jnp.max(jnp.abs(g / scale)) <= gtol
     n_iter = s.n_iter + accept.astype(jnp.int32)
 
-    # Rejected: halve, or switch to the fallback direction, or give up.
-    alpha_half = 0.5 * s.alpha
-    exhausted = alpha_half < 2.0**-_MAX_HALVINGS
-    d_steep = -s.grad / _curvature_scale(s.hess) ** 2
-    d_steep = d_steep / jnp.maximum(1.0, jnp.max(jnp.abs(d_steep * _curvature_scale(s.hess))))
-    g_small_cur = jnp.max(jnp.abs(scaled_gradient(s.grad, s.hess))) <= gtol
+    # Rejected: halve the step; after _MAX_HALVINGS, retry once along the
+    # scaled steepest-descent direction; then give up.
+    alpha = jnp.where(accept, 1.0, 0.5 * s.alpha).astype(dt)
+    exhausted = ~accept & (alpha < 2.0**-_MAX_HALVINGS)
+    d_steep = -g / scale**2
+    d_steep = d_steep / jnp.maximum(1.0, jnp.max(jnp.abs(d_steep * scale)))
     give_up = exhausted & s.fallback
 
     status = jnp.select(
         [
             first & ~finite,
-            accept & conv_acc,
-            ~accept & give_up & g_small_cur,
-            ~accept & give_up,
+            accept & g_small & (step <= xtol),
+            give_up,
             accept & (n_iter >= max_iter),
-            n_evals >= max_iter * 4 + 2 * _MAX_HALVINGS,
+            s.n_evals + 1 >= max_iter * 4 + 2 * _MAX_HALVINGS,
         ],
         [
             Status.NONFINITE,
             Status.CONVERGED,
-            Status.CONVERGED,
-            Status.NO_PROGRESS,
+            jnp.where(g_small, Status.CONVERGED, Status.NO_PROGRESS),
             Status.MAX_ITER,
             Status.MAX_ITER,
         ],
         Status.RUNNING,
     ).astype(jnp.int32)
-
-    pick = lambda a, r: jnp.where(accept, a, r)  # noqa: E731
     return NewtonState(
-        u=pick(u_acc, s.u),
-        value=pick(value, s.value),
-        grad=pick(grad, s.grad),
-        hess=pick(hess, s.hess),
-        direction=pick(d_acc, jnp.where(exhausted, d_steep, s.direction)),
-        alpha=pick(jnp.asarray(1.0, dt), jnp.where(exhausted, 1.0, alpha_half).astype(dt)),
-        fallback=jnp.where(accept, False, s.fallback | exhausted),
+        u=u,
+        value=f,
+        grad=g,
+        hess=h,
+        direction=jnp.where(accept, d_newton, jnp.where(exhausted, d_steep, s.direction)),
+        alpha=jnp.where(exhausted, 1.0, alpha).astype(dt),
+        fallback=~accept & (s.fallback | exhausted),
         n_iter=n_iter,
-        n_evals=n_evals,
-        step_norm=pick(step_acc, s.step_norm),
+        n_evals=s.n_evals + 1,
+        step_norm=pick(step, s.step_norm),
         status=status,
     )
 
