@@ -75,6 +75,39 @@ _DEFAULT_EPOCHS = 5
 _STREAM_STATISTICS_MIN = 1 << 20
 
 
+# XLA:CPU's fusion emitters generate faster loops but compile about twice as
+# slowly; a fit is compiled once per family and data shape and its passes are
+# few, so on CPUs the classic emitters win the first fit and lose little after.
+_FAST_COMPILE = {"xla_cpu_use_fusion_emitters": False}
+
+
+@functools.cache
+def compiler_options() -> dict[str, Any] | None:
+    """Options for compiling fits on the default backend (``None``: XLA's defaults)."""
+    if jax.default_backend() != "cpu":
+        return None
+    try:  # older XLA versions do not know the option
+        jax.jit(lambda v: v + 1, compiler_options=_FAST_COMPILE)(np.zeros(1))
+    except Exception:
+        return None
+    return _FAST_COMPILE
+
+
+def jit_fit(fn, **kw):
+    """``jax.jit`` with :func:`compiler_options`, built on first use."""
+    compiled = None
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        nonlocal compiled
+        if compiled is None:
+            compiled = jax.jit(fn, compiler_options=compiler_options(), **kw)
+        return compiled(*args, **kwargs)
+
+    call._cache_size = lambda: 0 if compiled is None else compiled._cache_size()
+    return call
+
+
 class ConvergenceWarning(UserWarning):
     """A fit ended without meeting its convergence test."""
 
@@ -438,11 +471,12 @@ def solve_statistics(family: Family, plan: _Plan, sums, n, init, fixed) -> dict[
 
 # The two halves of a sufficient-statistics fit are separate programs: only the
 # pass depends on the data's shape, the solve is compiled once per family.
-_statistics_pass = jax.jit(
-    lambda family, plan, x, w: (*statistics_pass(family, plan, x, w), total_weight(x, w)),
-    static_argnums=(0, 1),
-)
-_solve_statistics = jax.jit(solve_statistics, static_argnums=(0, 1))
+def _statistics_pass_body(family, plan, x, w):
+    return (*statistics_pass(family, plan, x, w), total_weight(x, w))
+
+
+_statistics_pass = jit_fit(_statistics_pass_body, static_argnums=(0, 1))
+_solve_statistics = jit_fit(solve_statistics, static_argnums=(0, 1))
 
 
 def fit_body(family: Family, plan: _Plan, x, w, init, fixed, key, reduce=None):
@@ -514,13 +548,15 @@ def fit_body(family: Family, plan: _Plan, x, w, init, fixed, key, reduce=None):
     }
 
 
-@functools.partial(jax.jit, static_argnums=(0, 2))
-def _finish_program(family, fixed, free, u_parts, hess_u, n, estimate):
+def _finish_body(family, fixed, free, u_parts, hess_u, n, estimate):
     """Estimates, covariance and standard errors from the solver's output: a
     program of its own, compiled once per family and parameter layout and
     shared by every data size (and by streamed and sharded fits)."""
     u_hat, unflatten = flatten_params(u_parts, free)
     return estimate_outputs(family, fixed, free, unflatten, u_hat, hess_u, n, estimate)
+
+
+_finish_program = jit_fit(_finish_body, static_argnums=(0, 2))
 
 
 def finish_outputs(family, fixed, raw: dict[str, Any]) -> dict[str, Any]:
@@ -555,39 +591,6 @@ def estimate_outputs(
     _, unflatten_free = flatten_params(params, free)
     stderr = unflatten_free(jnp.sqrt(jnp.diag(cov)))
     return {"params": params, "cov": cov, "stderr": stderr, "n_params": u_hat.shape[0]}
-
-
-# XLA:CPU's fusion emitters generate faster loops but compile about twice as
-# slowly; a fit is compiled once per family and data shape and its passes are
-# few, so on CPUs the classic emitters win the first fit and lose little after.
-_FAST_COMPILE = {"xla_cpu_use_fusion_emitters": False}
-
-
-@functools.cache
-def compiler_options() -> dict[str, Any] | None:
-    """Options for compiling fits on the default backend (``None``: XLA's defaults)."""
-    if jax.default_backend() != "cpu":
-        return None
-    try:  # older XLA versions do not know the option
-        jax.jit(lambda v: v + 1, compiler_options=_FAST_COMPILE)(np.zeros(1))
-    except Exception:
-        return None
-    return _FAST_COMPILE
-
-
-def jit_fit(fn, **kw):
-    """``jax.jit`` with :func:`compiler_options`, built on first use."""
-    compiled = None
-
-    @functools.wraps(fn)
-    def call(*args, **kwargs):
-        nonlocal compiled
-        if compiled is None:
-            compiled = jax.jit(fn, compiler_options=compiler_options(), **kw)
-        return compiled(*args, **kwargs)
-
-    call._cache_size = lambda: 0 if compiled is None else compiled._cache_size()
-    return call
 
 
 _fit_program = jit_fit(fit_body, static_argnums=(0, 1))

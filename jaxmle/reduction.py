@@ -222,11 +222,19 @@ def derivative_pass(
     if per_sample:
 
         def one(d_i):
-            f = lambda v: loglik_terms(v, jax.tree.map(lambda a: a[None], d_i))[0]  # noqa: E731
+            def f_twice(v):  # (value, value): its jacfwd carries the value as aux
+                y = loglik_terms(v, jax.tree.map(lambda a: a[None], d_i))[0]
+                return y, y
+
+            def grad_and_value(v):  # one trace of the log-density for all orders
+                g, y = jax.jacfwd(f_twice, has_aux=True)(v)
+                return g, (y, g)
+
             if order == 1:
-                return f(u), jax.jacfwd(f)(u)
-            g_fn = jax.jacfwd(f)
-            return f(u), g_fn(u), triu_pack(jax.jacfwd(g_fn)(u))
+                g, (y, _) = grad_and_value(u)
+                return y, g
+            h, (y, g) = jax.jacfwd(grad_and_value, has_aux=True)(u)
+            return y, g, triu_pack(h)
 
         sums = reduce_terms(jax.vmap(one), data, w, chunk=chunk)
         if order == 1:

@@ -66,11 +66,17 @@ def _stirling_correction(x):
 _HALF_STEP_SHIFT = 10
 
 
+@jax.custom_jvp
 def _lgamma_half_step(a):
     r""":math:`\log\Gamma(a + \tfrac12) - \log\Gamma(a)` for ``a > 0``, without the
     cancellation of two ``gammaln`` for large ``a``: the recurrence
     :math:`\Gamma(y+1) = y\Gamma(y)` shifts ``a`` by 10, where Stirling's series
-    holds to ~1e-14 (elementary operations only)."""
+    holds to ~1e-14 (elementary operations only).
+
+    Its derivatives, the differences of digamma and of trigamma, come from the
+    same recurrence and series (not from differentiating this code, nor from
+    XLA's much larger digamma and polygamma), which keeps the Hessian programs
+    of the t families small and fast to compile."""
     a = jnp.asarray(a)
     shifted = a + _HALF_STEP_SHIFT
     lead = (1,) * jnp.ndim(a)
@@ -85,6 +91,55 @@ def _lgamma_half_step(a):
     )
     steps = jnp.arange(_HALF_STEP_SHIFT, dtype=shifted.dtype).reshape((*lead, -1))
     return asym - jnp.sum(jnp.log1p(0.5 / (a[..., None] + steps)), axis=-1)
+
+
+def _shifted(a):
+    """``(a + 10, [a, a+1, ..., a+9])``: the recurrence shift of the half-step helpers."""
+    a = jnp.asarray(a)
+    steps = jnp.arange(_HALF_STEP_SHIFT, dtype=a.dtype).reshape((1,) * jnp.ndim(a) + (-1,))
+    return a + _HALF_STEP_SHIFT, a[..., None] + steps
+
+
+def _digamma_tail(x):
+    """``digamma(x) - log(x)`` by its asymptotic series (``x >= 10``: ~1e-13)."""
+    r = 1.0 / x
+    r2 = r * r
+    return -0.5 * r - r2 * (1 / 12 - r2 * (1 / 120 - r2 * (1 / 252 - r2 * (1 / 240 - r2 / 132))))
+
+
+def _trigamma_series(x):
+    """``trigamma(x)`` by its asymptotic series (``x >= 10``: ~1e-13)."""
+    r = 1.0 / x
+    r2 = r * r
+    return r + r2 * (0.5 + r * (1 / 6 - r2 * (1 / 30 - r2 * (1 / 42 - r2 / 30))))
+
+
+@jax.custom_jvp
+def _digamma_half_step(a):
+    """``digamma(a + 1/2) - digamma(a)``, the derivative of ``_lgamma_half_step``
+    (the same recurrence and asymptotic series: elementary operations only)."""
+    y, ai = _shifted(a)
+    asym = jnp.log1p(0.5 / y) + _digamma_tail(y + 0.5) - _digamma_tail(y)
+    return asym + jnp.sum(1.0 / ai - 1.0 / (ai + 0.5), axis=-1)
+
+
+def _trigamma_half_step(a):
+    """``trigamma(a + 1/2) - trigamma(a)``, the derivative of ``_digamma_half_step``."""
+    y, ai = _shifted(a)
+    asym = _trigamma_series(y + 0.5) - _trigamma_series(y)
+    return asym + jnp.sum(1.0 / (ai + 0.5) ** 2 - 1.0 / ai**2, axis=-1)
+
+
+@_lgamma_half_step.defjvp
+def _lgamma_half_step_jvp(primals, tangents):
+    (a,), (da,) = primals, tangents
+    return _lgamma_half_step(a), _digamma_half_step(a) * da
+
+
+@_digamma_half_step.defjvp
+def _digamma_half_step_jvp(primals, tangents):
+    (a,), (da,) = primals, tangents
+    return _digamma_half_step(a), _trigamma_half_step(a) * da
 
 
 _T5_Q75 = 0.7266868438004226  # upper quartile of the t distribution with 5 df
