@@ -32,6 +32,7 @@ the constrained parametrization, since the score vanishes there).
 from __future__ import annotations
 
 import functools
+import os
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -75,16 +76,19 @@ _DEFAULT_EPOCHS = 5
 _STREAM_STATISTICS_MIN = 1 << 20
 
 
-# XLA:CPU's fusion emitters generate faster loops but compile about twice as
-# slowly; a fit is compiled once per family and data shape and its passes are
-# few, so on CPUs the classic emitters win the first fit and lose little after.
+# XLA:CPU's fusion emitters generate loops up to ~1.6x faster but compile about
+# twice as slowly. Where compilation dominates (small data, and the O(1)
+# parameter-space programs) the classic emitters are used; from
+# _FAST_CODE_FROM samples on, a pass costs more than compiling it: XLA's defaults.
 _FAST_COMPILE = {"xla_cpu_use_fusion_emitters": False}
+_FAST_CODE_FROM = 1 << 19
 
 
 @functools.cache
 def compiler_options() -> dict[str, Any] | None:
-    """Options for compiling fits on the default backend (``None``: XLA's defaults)."""
-    if jax.default_backend() != "cpu":
+    """Fast-compile options for the default backend (``None``: XLA's defaults).
+    ``JAXMLE_FAST_COMPILE=0`` turns them off."""
+    if jax.default_backend() != "cpu" or os.environ.get("JAXMLE_FAST_COMPILE", "1") == "0":
         return None
     try:  # older XLA versions do not know the option
         jax.jit(lambda v: v + 1, compiler_options=_FAST_COMPILE)(np.zeros(1))
@@ -93,18 +97,21 @@ def compiler_options() -> dict[str, Any] | None:
     return _FAST_COMPILE
 
 
-def jit_fit(fn, **kw):
-    """``jax.jit`` with :func:`compiler_options`, built on first use."""
-    compiled = None
+def jit_fit(fn, *, size_arg: int | None = None, **kw):
+    """``jax.jit`` of a fit program, compiled with :func:`compiler_options`
+    unless positional argument ``size_arg`` (the data) has at least
+    ``_FAST_CODE_FROM`` rows."""
+    compiled: dict[bool, Any] = {}
 
     @functools.wraps(fn)
     def call(*args, **kwargs):
-        nonlocal compiled
-        if compiled is None:
-            compiled = jax.jit(fn, compiler_options=compiler_options(), **kw)
-        return compiled(*args, **kwargs)
+        large = size_arg is not None and args[size_arg].shape[0] >= _FAST_CODE_FROM
+        if large not in compiled:
+            opts = None if large else compiler_options()
+            compiled[large] = jax.jit(fn, compiler_options=opts, **kw)
+        return compiled[large](*args, **kwargs)
 
-    call._cache_size = lambda: 0 if compiled is None else compiled._cache_size()
+    call._cache_size = lambda: sum(c._cache_size() for c in compiled.values())
     return call
 
 
@@ -475,7 +482,7 @@ def _statistics_pass_body(family, plan, x, w):
     return (*statistics_pass(family, plan, x, w), total_weight(x, w))
 
 
-_statistics_pass = jit_fit(_statistics_pass_body, static_argnums=(0, 1))
+_statistics_pass = jit_fit(_statistics_pass_body, size_arg=2, static_argnums=(0, 1))
 _solve_statistics = jit_fit(solve_statistics, static_argnums=(0, 1))
 
 
@@ -593,7 +600,7 @@ def estimate_outputs(
     return {"params": params, "cov": cov, "stderr": stderr, "n_params": u_hat.shape[0]}
 
 
-_fit_program = jit_fit(fit_body, static_argnums=(0, 1))
+_fit_program = jit_fit(fit_body, size_arg=2, static_argnums=(0, 1))
 
 
 def _newton_info(state) -> dict[str, jax.Array]:

@@ -175,11 +175,15 @@ def _direct_is_exact(terms, data) -> bool:
     return all(s.dtype != jnp.float32 and s.dtype != jnp.float16 for s in jax.tree.leaves(shapes))
 
 
+def _pairs(p: int) -> list[tuple[int, int]]:
+    return list(zip(*np.triu_indices(p), strict=True))
+
+
 def triu_pack(h: jax.Array) -> jax.Array:
     """The upper triangle (with diagonal) of the trailing ``(p, p)`` axes, flattened."""
     p = h.shape[-1]
-    i, j = np.triu_indices(p)
-    return h[..., i, j]
+    # Static slices, not a gather: they fuse with the per-sample computation.
+    return jnp.stack([h[..., i, j] for i, j in zip(*np.triu_indices(p), strict=True)], axis=-1)
 
 
 def triu_unpack(v: jax.Array, p: int) -> jax.Array:
@@ -230,17 +234,19 @@ def derivative_pass(
                 g, y = jax.jacfwd(f_twice, has_aux=True)(v)
                 return g, (y, g)
 
+            # Flat per-sample scalars: one lane array each, which XLA fuses
+            # into a single loop (stacked (k, p) outputs cost transposes).
             if order == 1:
                 g, (y, _) = grad_and_value(u)
-                return y, g
+                return (y, *(g[i] for i in range(p)))
             h, (y, g) = jax.jacfwd(grad_and_value, has_aux=True)(u)
-            return y, g, triu_pack(h)
+            return (y, *(g[i] for i in range(p)), *(h[i, j] for i, j in _pairs(p)))
 
         sums = reduce_terms(jax.vmap(one), data, w, chunk=chunk)
+        value, grad = sums[0], jnp.stack(sums[1 : p + 1])
         if order == 1:
-            return sums
-        value, grad, h = sums
-        return value, grad, triu_unpack(h, p)
+            return value, grad
+        return value, grad, triu_unpack(jnp.stack(sums[p + 1 :]), p)
 
     # Large p: derivatives of each chunk's (weighted) sum, accumulated.
     n = _leading(data)
