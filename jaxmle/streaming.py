@@ -166,8 +166,10 @@ class ChunkSource:
 @partial(jax.jit, static_argnums=0)
 def _chunk_statistics(family, xc, wc):
     sums = reduce_terms(family.statistics, xc, wc)
-    bad = jnp.sum(invalid_mask(family, xc) & (wc > 0))
-    return sums, jnp.sum(wc), bad
+    # Statistics are non-finite outside the support (the Family contract).
+    finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(t)) for t in sums]))
+    n = xc.shape[0] if wc is None else jnp.sum(wc)
+    return sums, jnp.asarray(n, xc.dtype), jnp.where(finite, 0, 1)
 
 
 @partial(jax.jit, static_argnums=(0, 1))
@@ -179,8 +181,10 @@ def _chunk_derivatives(family, order, u, template, fixed, xc, wc):
         return family.logpdf(family.to_constrained(unflatten(v)) | fixed, d)
 
     out = derivative_pass(terms, u, xc, wc, order=order)
-    bad = jnp.sum(invalid_mask(family, xc) & (wc > 0))
-    return out, jnp.sum(wc), bad
+    bad = invalid_mask(family, xc)
+    if wc is None:
+        return out, jnp.asarray(xc.shape[0], xc.dtype), jnp.sum(bad)
+    return out, jnp.sum(wc), jnp.sum(bad & (wc > 0))
 
 
 @jax.jit
@@ -195,8 +199,10 @@ def _stream_sum(source: ChunkSource, program: Callable) -> tuple[Any, Any]:
     """Sum ``program(x_chunk, w_chunk) -> (sums, n, n_bad)`` over all chunks,
     compensated on the device; raise on invalid data."""
     acc = comp = None
-    for xc, wc, _ in source:
-        out = program(jnp.asarray(xc), jnp.asarray(wc))
+    for xc, wc, m in source:
+        # Unweighted full chunks need no weight array (nor its copy).
+        full = m == xc.shape[0] and source.weights is None
+        out = program(jnp.asarray(xc), None if full else jnp.asarray(wc))
         if acc is None:
             acc, comp = out, jax.tree.map(jnp.zeros_like, out)
         else:
