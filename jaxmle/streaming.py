@@ -146,18 +146,22 @@ class ChunkSource:
         for raw in self._factory():
             arr = self._as_float(raw)
             for j in range(0, arr.shape[0], self.rows):
-                part = arr[j : j + self.rows]
-                m = part.shape[0]
-                if self.weights is not None:
-                    w = self.weights[start : start + m].astype(self.dtype)
-                else:
-                    w = np.ones(m, self.dtype)
-                start += m
-                if m < self.rows:
-                    pad = self.rows - m
-                    part = np.concatenate([part, np.repeat(part[:1], pad, axis=0)])
-                    w = np.concatenate([w, np.zeros(pad, self.dtype)])
-                yield part, w, m
+                yield self.padded(arr[j : j + self.rows], start)
+                start += min(self.rows, arr.shape[0] - j)
+
+    def padded(self, part: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """``(rows, weights, n_real)`` for the rows ``part`` that begin at row
+        ``start`` of the data, padded to ``self.rows`` with weight-0 copies."""
+        m = part.shape[0]
+        if self.weights is not None:
+            w = self.weights[start : start + m].astype(self.dtype)
+        else:
+            w = np.ones(m, self.dtype)
+        if m < self.rows:
+            pad = self.rows - m
+            part = np.concatenate([part, np.repeat(part[:1], pad, axis=0)])
+            w = np.concatenate([w, np.zeros(pad, self.dtype)])
+        return part, w, m
 
 
 # ---- per-chunk programs (compiled once per family, chunk shape and plan) ----
@@ -395,15 +399,5 @@ def _stream_minibatch(family, plan, source, x, u0, template, fixed, full_pass, k
 
 
 def _array_chunk(source: ChunkSource, start: int):
-    x, rows = source.indexable, source.rows
-    part = source._as_float(x[start : start + rows])
-    m = part.shape[0]
-    w = (
-        np.ones(m, source.dtype)
-        if source.weights is None
-        else source.weights[start : start + m].astype(source.dtype)
-    )
-    if m < rows:
-        part = np.concatenate([part, np.repeat(part[:1], rows - m, axis=0)])
-        w = np.concatenate([w, np.zeros(rows - m, source.dtype)])
-    return part, w, m
+    x = source.indexable
+    return source.padded(source._as_float(x[start : start + source.rows]), start)
