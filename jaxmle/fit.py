@@ -517,10 +517,11 @@ def fit_body(family: Family, plan: _Plan, x, w, init, fixed, key, reduce=None):
             "status": jnp.asarray(Status.CONVERGED, jnp.int32),
         }
     else:
-        start = {**family.init(x, w), **init}
+        data = family.features(x) if plan.precompute else x
+        first = family.init_features(data, w) if plan.precompute else None
+        start = {**(family.init(x, w) if first is None else first), **init}
         start = {k: jnp.asarray(start[k], x.dtype) for k in free}
         u0, unflatten = flatten_params(family.to_unconstrained(start), free)
-        data = family.features(x) if plan.precompute else x
         obj = Objective(family, fixed, unflatten, data, w, n, plan.chunk, plan.precompute, reduce)
         passes = 1 + int(plan.precompute)
         if plan.path == "newton":

@@ -208,6 +208,11 @@ class Family:
         arrays with leading axis ``N``. The default is ``x`` itself."""
         return x
 
+    def init_features(self, feats: Any, w: jax.Array | None) -> Params | None:
+        """``init`` from ``features(x)`` (cheaper where the features are what
+        ``init`` would compute), or ``None`` (the default): use ``init``."""
+        return None
+
     def logpdf_features(self, params: Params, feats: Any) -> jax.Array:
         """``logpdf`` from ``features(x)``; the default is ``logpdf(params, feats)``."""
         return self.logpdf(params, feats)

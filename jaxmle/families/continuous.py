@@ -302,7 +302,9 @@ class Weibull(CumulativeHazardFamily):
         return params["scale"] * jax.random.weibull_min(key, 1.0, params["shape"], shape)
 
     def init(self, x, w):
-        logx = jnp.log(x)
+        return self.init_features(jnp.log(x), w)
+
+    def init_features(self, logx, w):
         m = weighted_mean(logx, w)
         sd = jnp.sqrt(weighted_mean(jnp.square(logx - m), w))
         k = jnp.where(sd > 0, jnp.pi / (jnp.sqrt(6.0) * sd), 1.0)
