@@ -42,48 +42,19 @@ import argparse
 import datetime
 import json
 import math
-import os
-import platform
 import shlex
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import best as _best, machine as _machine
 
 FAMILIES = ("normal", "gamma", "weibull", "student_t")
 DTYPES = ("float64", "float32")
 DEFAULT_SIZES = (10**4, 10**5, 10**6, 10**7, 10**8)
 TARGETS_HEADING = "## Targets (float64 rows; compile: every row)"
 NUMPY_MIN_N = 10**6  # the fit from numpy is timed from this N on (float64 rows)
-
-
-def _best(fn, repeat):
-    times = []
-    out = None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
-
-
-def _machine() -> str:
-    import jax
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            names = [ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")]
-        cpu = f"{names[0]} x {len(names)}" if names else cpu
-    except OSError:
-        pass
-    dev = jax.devices()[0]
-    kind = getattr(dev, "device_kind", dev.platform)
-    return (
-        f"device: {dev.platform} ({kind}); host CPU: {cpu}; cores visible: {os.cpu_count()}; "
-        f"python {platform.python_version()}, jax {jax.__version__}, numpy {np.__version__}"
-    )
 
 
 def _mem_available() -> int | None:

@@ -50,7 +50,12 @@ from jaxmle.objective import total_loglik, total_weight
 from jaxmle.reduction import default_chunk, derivative_pass, reduce_terms
 from jaxmle.result import FitResult
 from jaxmle.solvers import OptaxSolver, Status, default_optimizer, iterative_solve
-from jaxmle.solvers.newton import newton_minimize, scaled_gradient, value_grad_hessian
+from jaxmle.solvers.newton import (
+    curvature_scale,
+    newton_minimize,
+    scaled_gradient,
+    value_grad_hessian,
+)
 from jaxmle.validation import (
     check_data_values,
     invalid_mask,
@@ -367,12 +372,6 @@ def finish_result(family, method, fixed_v, out, x_for_diagnose) -> FitResult:
     return result
 
 
-def _standardizing_scale(hess: jax.Array) -> jax.Array:
-    """``sqrt(diag H)``, with 1 where that is not a positive finite number."""
-    d = jnp.diag(hess)
-    return jnp.where(jnp.isfinite(d) & (d > 0), jnp.sqrt(jnp.abs(d)), 1.0)
-
-
 def _delta_method_cov(family, free, unflatten, u_hat, jac, info_u):
     """``J info_u^{-1} J^T``; parameters whose MLE sits on a boundary of the
     support (``family.boundary_params``, e.g. pareto's scale = min(x)) are held
@@ -512,7 +511,7 @@ def fit_body(family: Family, plan: _Plan, x, w, init, fixed, key, reduce=None):
         passes = 2
         info = {
             "n_iter": jnp.asarray(0, jnp.int32),
-            "grad_norm": jnp.max(jnp.abs(grad_u / _standardizing_scale(hess_u))),
+            "grad_norm": jnp.max(jnp.abs(scaled_gradient(grad_u, hess_u))),
             "step_norm": jnp.asarray(0.0, x.dtype),
             "status": jnp.asarray(Status.CONVERGED, jnp.int32),
         }
@@ -619,7 +618,7 @@ def _optax_path(plan: _Plan, obj: Objective, u0, key):
     Returns ``(u_hat, hess_u, value, info, passes)``.
     """
     value0, grad0, hess0 = obj.derivatives(u0)
-    scale = _standardizing_scale(hess0)
+    scale = curvature_scale(hess0)
     solver = OptaxSolver(plan.optimizer)
     if plan.path == "minibatch":
         z_sgd = _minibatch_epochs(plan, obj, u0, scale, key)

@@ -40,7 +40,6 @@ __all__ = [
     "default_chunk",
     "derivative_pass",
     "reduce_terms",
-    "triu_pack",
     "triu_unpack",
 ]
 
@@ -177,13 +176,6 @@ def _direct_is_exact(terms, data) -> bool:
 
 def _pairs(p: int) -> list[tuple[int, int]]:
     return list(zip(*np.triu_indices(p), strict=True))
-
-
-def triu_pack(h: jax.Array) -> jax.Array:
-    """The upper triangle (with diagonal) of the trailing ``(p, p)`` axes, flattened."""
-    p = h.shape[-1]
-    # Static slices, not a gather: they fuse with the per-sample computation.
-    return jnp.stack([h[..., i, j] for i, j in zip(*np.triu_indices(p), strict=True)], axis=-1)
 
 
 def triu_unpack(v: jax.Array, p: int) -> jax.Array:

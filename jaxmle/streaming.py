@@ -36,6 +36,7 @@ from jaxmle.families.base import Family, flatten_params
 from jaxmle.reduction import default_chunk, derivative_pass, reduce_terms
 from jaxmle.solvers.driver import Status
 from jaxmle.solvers.newton import (
+    curvature_scale,
     newton_init,
     newton_update,
     scaled_gradient,
@@ -348,10 +349,10 @@ def _stream_minibatch(family, plan, source, x, u0, template, fixed, full_pass, k
     """Mini-batch optax epochs over the streamed chunks; returns the point to polish."""
     import optax
 
-    from jaxmle.fit import _as_key, _standardizing_scale
+    from jaxmle.fit import _as_key
 
     (_, _, hess0), n = full_pass(u0)
-    scale = _standardizing_scale(-hess0 / n)
+    scale = curvature_scale(-hess0 / n)
     tx = plan.optimizer
     b = min(plan.batch_size, source.rows)
     key = _as_key(kw["key"])

@@ -36,7 +36,15 @@ import jax.numpy as jnp
 
 from jaxmle.solvers.driver import Status
 
-__all__ = ["NewtonState", "newton_init", "newton_minimize", "newton_update", "value_grad_hessian"]
+__all__ = [
+    "NewtonState",
+    "curvature_scale",
+    "newton_init",
+    "newton_minimize",
+    "newton_update",
+    "scaled_gradient",
+    "value_grad_hessian",
+]
 
 _ARMIJO_C = 1e-4
 _MAX_HALVINGS = 40
@@ -72,7 +80,8 @@ class NewtonState(NamedTuple):
         return self.u + self.alpha * self.direction
 
 
-def _curvature_scale(hess: jax.Array) -> jax.Array:
+def curvature_scale(hess: jax.Array) -> jax.Array:
+    """``sqrt(diag H)``, with 1 where that is not a positive finite number."""
     d = jnp.diag(hess)
     return jnp.where(jnp.isfinite(d) & (d > 0), jnp.sqrt(jnp.abs(d)), 1.0)
 
@@ -87,7 +96,7 @@ def newton_direction(grad: jax.Array, hess: jax.Array, scale: jax.Array) -> jax.
 
 def scaled_gradient(grad: jax.Array, hess: jax.Array) -> jax.Array:
     """The gradient in units of the local curvature, ``g_j / sqrt(H_jj)``."""
-    return grad / _curvature_scale(hess)
+    return grad / curvature_scale(hess)
 
 
 def newton_init(u0: jax.Array) -> NewtonState:
@@ -131,7 +140,7 @@ def newton_update(
     # The current point: the trial if accepted, else the old one.
     pick = lambda a, r: jnp.where(accept, a, r)  # noqa: E731
     u, f, g, h = pick(s.trial(), s.u), pick(value, s.value), pick(grad, s.grad), pick(hess, s.hess)
-    scale = _curvature_scale(h)
+    scale = curvature_scale(h)
     d_newton = newton_direction(g, h, scale)
     step = jnp.max(jnp.abs(d_newton * scale))
     g_small = jnp.max(jnp.abs(g / scale)) <= gtol
