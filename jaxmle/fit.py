@@ -47,7 +47,12 @@ import optax
 from jaxmle.families.base import Family, flatten_params
 from jaxmle.families.registry import resolve
 from jaxmle.objective import total_loglik, total_weight
-from jaxmle.reduction import default_chunk, derivative_pass, reduce_terms
+from jaxmle.reduction import (
+    default_chunk,
+    derivative_pass,
+    explicit_derivative_pass,
+    reduce_terms,
+)
 from jaxmle.result import FitResult
 from jaxmle.solvers import OptaxSolver, Status, default_optimizer, iterative_solve
 from jaxmle.solvers.newton import (
@@ -421,9 +426,32 @@ class Objective:
         return sums if self.reduce is None else self.reduce(sums)
 
     def derivatives(self, u, order=2):
-        """``(f, grad f, hess f)`` (up to ``order``) in one pass."""
-        sums = derivative_pass(self._terms, u, self.data, self.w, order=order, chunk=self.chunk)
+        """``(f, grad f, hess f)`` (up to ``order``) in one pass: from the
+        family's closed-form derivatives where it has them, else autodiff."""
+        if order and self.family.has_derivatives:
+            sums = explicit_derivative_pass(
+                self._explicit_terms, self._theta, u, self.data, self.w,
+                order=order, chunk=self.chunk,
+            )  # fmt: skip
+        else:
+            sums = derivative_pass(self._terms, u, self.data, self.w, order=order, chunk=self.chunk)
         return tuple(-s / self.n for s in self._combine(sums))
+
+    @property
+    def _free(self) -> tuple[str, ...]:
+        return tuple(k for k in self.family.param_names if k not in self.fixed)
+
+    def _theta(self, u):
+        """The free constrained parameters as a flat vector."""
+        return flatten_params(self.family.to_constrained(self.unflatten(u)), self._free)[0]
+
+    def _explicit_terms(self, theta, d):
+        free = self._free
+        feats = d if self.features_done else self.family.features(d)
+        params = {**dict(zip(free, theta, strict=True)), **self.fixed}
+        value, grad, hess = self.family.logpdf_derivatives(params, feats)
+        pairs = [(free[i], free[j]) for i in range(len(free)) for j in range(i, len(free))]
+        return value, tuple(grad[k] for k in free), tuple(hess[ab] for ab in pairs)
 
     def value(self, u):
         return self.derivatives(u, order=0)[0]

@@ -18,7 +18,9 @@ pass as cheap as the hardware allows and bounds its memory:
 * **Per-sample derivatives.** :func:`derivative_pass` evaluates
   :math:`\sum_i w_i \ell_i(u)` with its gradient and Hessian in one pass, from
   forward-mode derivatives of each sample's log-density (``p`` small), or from
-  forward-over-reverse derivatives of each chunk's sum (``p`` large).
+  forward-over-reverse derivatives of each chunk's sum (``p`` large);
+  :func:`explicit_derivative_pass` does the same from derivatives written out
+  per sample by the family, carried to ``u`` by the chain rule.
 
 Masking is by weight: a term with weight 0 contributes exactly 0, even where it
 is not finite.
@@ -39,6 +41,7 @@ __all__ = [
     "chunk_layout",
     "default_chunk",
     "derivative_pass",
+    "explicit_derivative_pass",
     "reduce_terms",
     "triu_unpack",
 ]
@@ -275,3 +278,47 @@ def derivative_pass(
     )
     acc, _ = jax.lax.scan(body, zeros, jnp.arange(n_chunks))
     return acc
+
+
+def explicit_derivative_pass(
+    terms: Callable[[jax.Array, Any], tuple[jax.Array, tuple, tuple]],
+    to_theta: Callable[[jax.Array], jax.Array],
+    u: jax.Array,
+    data: Any,
+    w: jax.Array | None = None,
+    *,
+    order: int = 2,
+    chunk: int | None = None,
+) -> tuple[jax.Array, ...]:
+    r"""``(L, grad L, hess L)`` in ``u`` from per-sample derivatives in
+    :math:`\theta = \theta(u)`, in one pass.
+
+    ``terms(theta, data_chunk)`` returns ``(value, grad, hess)``: the
+    per-sample :math:`\ell_i`, a tuple of the :math:`q` first derivatives and
+    a tuple of the upper triangle (row by row) of the second derivatives in
+    ``theta``, each ``(k,)`` or a scalar. With :math:`J = \partial\theta /
+    \partial u` and :math:`g_\theta, H_\theta` the summed derivatives,
+
+    .. math:: \nabla_u L = J^T g_\theta, \qquad
+              \nabla^2_u L = J^T H_\theta J
+              + \sum_k (g_\theta)_k \nabla^2_u \theta_k .
+    """
+    theta = to_theta(u)
+    q = theta.shape[0]
+    if order == 0:
+        return (reduce_terms(lambda d: terms(theta, d)[0], data, w, chunk=chunk),)
+
+    def lanes(d):
+        value, grad, hess = terms(theta, d)
+        out = (value, *grad) if order == 1 else (value, *grad, *hess)
+        k = _leading(d)
+        return tuple(jnp.broadcast_to(jnp.asarray(t, theta.dtype), (k,)) for t in out)
+
+    sums = reduce_terms(lanes, data, w, chunk=chunk)
+    value, grad = sums[0], jnp.stack(sums[1 : q + 1])
+    jac = jax.jacfwd(to_theta)(u)
+    if order == 1:
+        return value, jac.T @ grad
+    hess = triu_unpack(jnp.stack(sums[q + 1 :]), q)
+    curvature = jnp.einsum("k,kij->ij", grad, jax.hessian(to_theta)(u))
+    return value, jac.T @ grad, jac.T @ hess @ jac + curvature

@@ -295,6 +295,22 @@ class Weibull(CumulativeHazardFamily):
         log_ratio = logx - jnp.log(lam)
         return jnp.log(k) - jnp.log(lam) + (k - 1.0) * log_ratio - jnp.exp(k * log_ratio)
 
+    has_derivatives = True
+
+    def logpdf_derivatives(self, params, logx):
+        # t = log(x / scale), e = (x / scale)^shape: one exp per sample.
+        k, lam = params["shape"], params["scale"]
+        t = logx - jnp.log(lam)
+        e = jnp.exp(k * t)
+        value = jnp.log(k) - jnp.log(lam) + (k - 1.0) * t - e
+        grad = {"shape": 1.0 / k + t * (1.0 - e), "scale": k * (e - 1.0) / lam}
+        hess = {
+            ("shape", "shape"): -1.0 / (k * k) - e * (t * t),
+            ("shape", "scale"): (e * (1.0 + k * t) - 1.0) / lam,
+            ("scale", "scale"): -k * (e * (k + 1.0) - 1.0) / (lam * lam),
+        }
+        return value, grad, hess
+
     def cum_hazard(self, params, x):
         return (x / params["scale"]) ** params["shape"]
 

@@ -184,6 +184,41 @@ class StudentT(Family):
         norm_const = _lgamma_half_step(0.5 * df) - 0.5 * (jnp.log(df) + _LOG_PI) - jnp.log(scale)
         return norm_const - 0.5 * (df + 1.0) * jnp.log1p(z * z / df)
 
+    has_derivatives = True
+
+    def logpdf_derivatives(self, params, x):
+        # With r = x - loc, a = df scale^2 + r^2 and c = (df + 1) / 2:
+        #   log f = D(df) + df log(scale) - c log(a),
+        #   D(df) = log Gamma(c) - log Gamma(df / 2) + (df log(df) - log(pi)) / 2.
+        nu, s = params["df"], params["scale"]
+        c = 0.5 * (nu + 1.0)
+        r = x - params["loc"]
+        a = nu * s * s + r * r
+        b = 1.0 / a
+        log_a = jnp.log(a)
+        rb = r * b
+        s2b = s * s * b
+
+        half, log_nu, log_s = 0.5 * nu, jnp.log(nu), jnp.log(s)
+        norm = _lgamma_half_step(half) + 0.5 * (nu * log_nu - _LOG_PI)
+        d1 = 0.5 * (_digamma_half_step(half) + log_nu + 1.0)  # D'(df)
+        d2 = 0.25 * _trigamma_half_step(half) + 0.5 / nu  # D''(df)
+        value = norm + nu * log_s - c * log_a
+        grad = {
+            "df": d1 + log_s - 0.5 * log_a - c * s2b,
+            "loc": 2.0 * c * rb,
+            "scale": nu / s - 2.0 * c * nu * s * b,
+        }
+        hess = {
+            ("df", "df"): d2 - s2b + c * s2b * s2b,
+            ("df", "loc"): rb * (1.0 - 2.0 * c * s2b),
+            ("df", "scale"): 1.0 / s - (nu + 2.0 * c) * s * b + 2.0 * c * nu * s * s2b * b,
+            ("loc", "loc"): 2.0 * c * b * (2.0 * r * rb - 1.0),
+            ("loc", "scale"): -4.0 * c * nu * s * rb * b,
+            ("scale", "scale"): -nu / (s * s) - 2.0 * c * nu * b * (1.0 - 2.0 * nu * s2b),
+        }
+        return value, grad, hess
+
     def _tail(self, params, x):
         """``(z, P(T > |z|))`` for the standardized ``z``."""
         df = params["df"]
