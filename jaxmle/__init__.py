@@ -6,6 +6,7 @@
 2.5
 """
 
+from jaxmle.batch_result import GroupFits as GroupFits, ManyFitResult as ManyFitResult
 from jaxmle.families import (
     Bernoulli as Bernoulli,
     Custom as Custom,
@@ -35,6 +36,7 @@ from jaxmle.likelihood import (
     loglik as loglik,
     score as score,
 )
+from jaxmle.many import fit_groups as fit_groups, fit_many as fit_many
 from jaxmle.result import FitResult as FitResult
 from jaxmle.solvers import Status as Status
 

@@ -110,12 +110,12 @@ def compiler_options() -> dict[str, Any] | None:
 def jit_fit(fn, *, size_arg: int | None = None, **kw):
     """``jax.jit`` of a fit program, compiled with :func:`compiler_options`
     unless positional argument ``size_arg`` (the data) has at least
-    ``_FAST_CODE_FROM`` rows."""
+    ``_FAST_CODE_FROM`` values."""
     compiled: dict[bool, Any] = {}
 
     @functools.wraps(fn)
     def call(*args, **kwargs):
-        large = size_arg is not None and args[size_arg].shape[0] >= _FAST_CODE_FROM
+        large = size_arg is not None and args[size_arg].size >= _FAST_CODE_FROM
         if large not in compiled:
             opts = None if large else compiler_options()
             compiled[large] = jax.jit(fn, compiler_options=opts, **kw)
@@ -414,6 +414,7 @@ class Objective:
     chunk: int
     features_done: bool
     reduce: Any = None
+    n_local: Any = None  # this device's summed weight (sharded fits), else n
 
     def params(self, u):
         return {**self.family.to_constrained(self.unflatten(u)), **self.fixed}
@@ -427,11 +428,11 @@ class Objective:
 
     def derivatives(self, u, order=2):
         """``(f, grad f, hess f)`` (up to ``order``) in one pass: from the
-        family's closed-form derivatives where it has them, else autodiff."""
+        family's derivative terms where it has them, else autodiff."""
         if order and self.family.has_derivatives:
             sums = explicit_derivative_pass(
-                self._explicit_terms, self._theta, u, self.data, self.w,
-                order=order, chunk=self.chunk,
+                self._derivative_terms, self._combine_terms, self._theta, u, self.data, self.w,
+                n=self.n if self.n_local is None else self.n_local, order=order, chunk=self.chunk,
             )  # fmt: skip
         else:
             sums = derivative_pass(self._terms, u, self.data, self.w, order=order, chunk=self.chunk)
@@ -445,13 +446,23 @@ class Objective:
         """The free constrained parameters as a flat vector."""
         return flatten_params(self.family.to_constrained(self.unflatten(u)), self._free)[0]
 
-    def _explicit_terms(self, theta, d):
-        free = self._free
+    def _named(self, theta):
+        return {**dict(zip(self._free, theta, strict=True)), **self.fixed}
+
+    def _derivative_terms(self, theta, d):
         feats = d if self.features_done else self.family.features(d)
-        params = {**dict(zip(free, theta, strict=True)), **self.fixed}
-        value, grad, hess = self.family.logpdf_derivatives(params, feats)
-        pairs = [(free[i], free[j]) for i in range(len(free)) for j in range(i, len(free))]
-        return value, tuple(grad[k] for k in free), tuple(hess[ab] for ab in pairs)
+        return self.family.derivative_terms(self._named(theta), feats)
+
+    def _combine_terms(self, theta, sums, n):
+        """``(value, grad, hess)`` in the free parameters ``theta``."""
+        free = self._free
+        value, grad, hess = self.family.derivatives_from_terms(self._named(theta), sums, n)
+        g = jnp.stack([grad[k] for k in free])
+        h = jnp.stack(
+            [jnp.stack([hess[(a, b) if i <= j else (b, a)] for j, b in enumerate(free)])
+             for i, a in enumerate(free)]
+        )  # fmt: skip
+        return value, g, h
 
     def value(self, u):
         return self.derivatives(u, order=0)[0]
@@ -521,7 +532,9 @@ def fit_body(family: Family, plan: _Plan, x, w, init, fixed, key, reduce=None):
     """
     combine = (lambda v: v) if reduce is None else reduce
     free = tuple(k for k in family.param_names if k not in fixed)
-    n = combine(total_weight(x, w))
+    n_here = total_weight(x, w)
+    n = combine(n_here)
+    n_local = None if reduce is None else n_here
     passes = 0
     exact = None
 
@@ -532,7 +545,7 @@ def fit_body(family: Family, plan: _Plan, x, w, init, fixed, key, reduce=None):
     if plan.path == "closed_form":
         estimate = {k: jnp.asarray(v, x.dtype) for k, v in family.closed_form(x, w).items()}
         u_hat, unflatten = flatten_params(family.to_unconstrained(estimate), free)
-        obj = Objective(family, fixed, unflatten, x, w, n, plan.chunk, False, reduce)
+        obj = Objective(family, fixed, unflatten, x, w, n, plan.chunk, False, reduce, n_local)
         _, grad_u, hess_u = obj.derivatives(u_hat)
         exact = estimate
         loglik = combine(total_loglik(family, {**estimate, **fixed}, x, w))  # u may be infinite
@@ -549,7 +562,9 @@ def fit_body(family: Family, plan: _Plan, x, w, init, fixed, key, reduce=None):
         start = {**(family.init(x, w) if first is None else first), **init}
         start = {k: jnp.asarray(start[k], x.dtype) for k in free}
         u0, unflatten = flatten_params(family.to_unconstrained(start), free)
-        obj = Objective(family, fixed, unflatten, data, w, n, plan.chunk, plan.precompute, reduce)
+        obj = Objective(
+            family, fixed, unflatten, data, w, n, plan.chunk, plan.precompute, reduce, n_local
+        )
         passes = 1 + int(plan.precompute)
         if plan.path == "newton":
             state = newton_minimize(

@@ -281,44 +281,36 @@ def derivative_pass(
 
 
 def explicit_derivative_pass(
-    terms: Callable[[jax.Array, Any], tuple[jax.Array, tuple, tuple]],
+    terms: Callable[[jax.Array, Any], tuple[jax.Array, ...]],
+    combine: Callable[[jax.Array, tuple, jax.Array], tuple[jax.Array, jax.Array, jax.Array]],
     to_theta: Callable[[jax.Array], jax.Array],
     u: jax.Array,
     data: Any,
     w: jax.Array | None = None,
     *,
+    n: jax.Array,
     order: int = 2,
     chunk: int | None = None,
 ) -> tuple[jax.Array, ...]:
-    r"""``(L, grad L, hess L)`` in ``u`` from per-sample derivatives in
+    r"""``(L, grad L, hess L)`` in ``u`` from derivatives written out in
     :math:`\theta = \theta(u)`, in one pass.
 
-    ``terms(theta, data_chunk)`` returns ``(value, grad, hess)``: the
-    per-sample :math:`\ell_i`, a tuple of the :math:`q` first derivatives and
-    a tuple of the upper triangle (row by row) of the second derivatives in
-    ``theta``, each ``(k,)`` or a scalar. With :math:`J = \partial\theta /
-    \partial u` and :math:`g_\theta, H_\theta` the summed derivatives,
+    ``terms(theta, data_chunk)`` gives per-sample arrays whose weighted sums
+    ``S``, with ``n`` (the summed weight of ``data``), give
+    ``combine(theta, S, n) = (L, g_theta, H_theta)``. With
+    :math:`J = \partial\theta / \partial u`,
 
     .. math:: \nabla_u L = J^T g_\theta, \qquad
               \nabla^2_u L = J^T H_\theta J
               + \sum_k (g_\theta)_k \nabla^2_u \theta_k .
     """
     theta = to_theta(u)
-    q = theta.shape[0]
-    if order == 0:
-        return (reduce_terms(lambda d: terms(theta, d)[0], data, w, chunk=chunk),)
-
-    def lanes(d):
-        value, grad, hess = terms(theta, d)
-        out = (value, *grad) if order == 1 else (value, *grad, *hess)
-        k = _leading(d)
-        return tuple(jnp.broadcast_to(jnp.asarray(t, theta.dtype), (k,)) for t in out)
-
-    sums = reduce_terms(lanes, data, w, chunk=chunk)
-    value, grad = sums[0], jnp.stack(sums[1 : q + 1])
+    sums = reduce_terms(lambda d: terms(theta, d), data, w, chunk=chunk)
+    value, grad, hess = combine(theta, sums, n)
     jac = jax.jacfwd(to_theta)(u)
+    if order == 0:
+        return (value,)
     if order == 1:
         return value, jac.T @ grad
-    hess = triu_unpack(jnp.stack(sums[q + 1 :]), q)
     curvature = jnp.einsum("k,kij->ij", grad, jax.hessian(to_theta)(u))
     return value, jac.T @ grad, jac.T @ hess @ jac + curvature

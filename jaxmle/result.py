@@ -26,7 +26,7 @@ _DATA_FIELDS = (
     "cov",
     "stderr",
 )
-_META_FIELDS = ("family", "method", "free_names", "n_params")
+_META_FIELDS = ("family", "method", "free_names", "n_params", "note")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +56,8 @@ class FitResult:
         free_names: the estimated (not fixed) parameters, in order.
         n_params: the number of free scalar parameters (the dimension of the
             unconstrained space: a K-simplex counts K - 1), used by AIC/BIC.
+        note: what was wrong with the data, for a dataset of
+            :func:`jaxmle.fit_many` that was flagged (empty otherwise).
     """
 
     params: dict[str, jax.Array]
@@ -72,6 +74,7 @@ class FitResult:
     method: str
     free_names: tuple[str, ...]
     n_params: int
+    note: str = ""
 
     # ---- derived quantities ----------------------------------------------
 
@@ -85,6 +88,8 @@ class FitResult:
         """A readable account of how the fit ended."""
         if np.ndim(self.status) != 0:
             raise TypeError("message of a batched result: index it first")
+        if self.note:
+            return f"{status_message(int(self.status))}: {self.note}"
         if self.method == "closed_form":
             msg = "closed-form MLE"
             bad = [k for k, v in self.stderr.items() if not np.all(np.isfinite(np.asarray(v)))]

@@ -297,17 +297,22 @@ class Weibull(CumulativeHazardFamily):
 
     has_derivatives = True
 
-    def logpdf_derivatives(self, params, logx):
-        # t = log(x / scale), e = (x / scale)^shape: one exp per sample.
+    def derivative_terms(self, params, logx):
+        # t = log(x / scale) and e = (x / scale)^shape: one exp per sample.
+        t = logx - jnp.log(params["scale"])
+        e = jnp.exp(params["shape"] * t)
+        et = e * t
+        return t, e, et, et * t
+
+    def derivatives_from_terms(self, params, sums, n):
         k, lam = params["shape"], params["scale"]
-        t = logx - jnp.log(lam)
-        e = jnp.exp(k * t)
-        value = jnp.log(k) - jnp.log(lam) + (k - 1.0) * t - e
-        grad = {"shape": 1.0 / k + t * (1.0 - e), "scale": k * (e - 1.0) / lam}
+        st, s0, s1, s2 = sums  # sum t, sum e, sum e t, sum e t^2
+        value = n * (jnp.log(k) - jnp.log(lam)) + (k - 1.0) * st - s0
+        grad = {"shape": n / k + st - s1, "scale": k * (s0 - n) / lam}
         hess = {
-            ("shape", "shape"): -1.0 / (k * k) - e * (t * t),
-            ("shape", "scale"): (e * (1.0 + k * t) - 1.0) / lam,
-            ("scale", "scale"): -k * (e * (k + 1.0) - 1.0) / (lam * lam),
+            ("shape", "shape"): -n / (k * k) - s2,
+            ("shape", "scale"): (s0 + k * s1 - n) / lam,
+            ("scale", "scale"): -k * ((k + 1.0) * s0 - n) / (lam * lam),
         }
         return value, grad, hess
 
@@ -321,8 +326,12 @@ class Weibull(CumulativeHazardFamily):
         return self.init_features(jnp.log(x), w)
 
     def init_features(self, logx, w):
-        m = weighted_mean(logx, w)
-        sd = jnp.sqrt(weighted_mean(jnp.square(logx - m), w))
+        # One pass: moments of log x shifted by one of its values (no cancellation
+        # of a large mean).
+        d = logx - jax.lax.stop_gradient(logx[0])
+        m1, m2 = weighted_mean(d, w), weighted_mean(d * d, w)
+        m = m1 + logx[0]
+        sd = jnp.sqrt(jnp.maximum(m2 - m1 * m1, 0.0))
         k = jnp.where(sd > 0, jnp.pi / (jnp.sqrt(6.0) * sd), 1.0)
         return {"shape": k, "scale": jnp.exp(m + EULER_GAMMA / k)}
 

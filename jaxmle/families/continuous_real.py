@@ -186,36 +186,39 @@ class StudentT(Family):
 
     has_derivatives = True
 
-    def logpdf_derivatives(self, params, x):
-        # With r = x - loc, a = df scale^2 + r^2 and c = (df + 1) / 2:
+    def derivative_terms(self, params, x):
+        # r = x - loc, a = df scale^2 + r^2, b = 1 / a; with c = (df + 1) / 2,
         #   log f = D(df) + df log(scale) - c log(a),
-        #   D(df) = log Gamma(c) - log Gamma(df / 2) + (df log(df) - log(pi)) / 2.
-        nu, s = params["df"], params["scale"]
-        c = 0.5 * (nu + 1.0)
+        #   D(df) = log Gamma(c) - log Gamma(df / 2) + (df log(df) - log(pi)) / 2,
+        # and r^2 b^2 = b - df scale^2 b^2, five sums give every derivative.
         r = x - params["loc"]
-        a = nu * s * s + r * r
-        b = 1.0 / a
-        log_a = jnp.log(a)
+        b = 1.0 / (params["df"] * jnp.square(params["scale"]) + r * r)
         rb = r * b
-        s2b = s * s * b
+        return -jnp.log(b), b, rb, b * b, rb * b
 
+    def derivatives_from_terms(self, params, sums, n):
+        nu, s = params["df"], params["scale"]
+        log_a, sb, srb, sb2, srb2 = sums
+        c = 0.5 * (nu + 1.0)
+        s2 = s * s
+        sr2b2 = sb - nu * s2 * sb2  # sum r^2 b^2
         half, log_nu, log_s = 0.5 * nu, jnp.log(nu), jnp.log(s)
-        norm = _lgamma_half_step(half) + 0.5 * (nu * log_nu - _LOG_PI)
+        norm = _lgamma_half_step(half) + 0.5 * (nu * log_nu - _LOG_PI)  # D(df)
         d1 = 0.5 * (_digamma_half_step(half) + log_nu + 1.0)  # D'(df)
         d2 = 0.25 * _trigamma_half_step(half) + 0.5 / nu  # D''(df)
-        value = norm + nu * log_s - c * log_a
+        value = n * (norm + nu * log_s) - c * log_a
         grad = {
-            "df": d1 + log_s - 0.5 * log_a - c * s2b,
-            "loc": 2.0 * c * rb,
-            "scale": nu / s - 2.0 * c * nu * s * b,
+            "df": n * (d1 + log_s) - 0.5 * log_a - c * s2 * sb,
+            "loc": 2.0 * c * srb,
+            "scale": n * nu / s - 2.0 * c * nu * s * sb,
         }
         hess = {
-            ("df", "df"): d2 - s2b + c * s2b * s2b,
-            ("df", "loc"): rb * (1.0 - 2.0 * c * s2b),
-            ("df", "scale"): 1.0 / s - (nu + 2.0 * c) * s * b + 2.0 * c * nu * s * s2b * b,
-            ("loc", "loc"): 2.0 * c * b * (2.0 * r * rb - 1.0),
-            ("loc", "scale"): -4.0 * c * nu * s * rb * b,
-            ("scale", "scale"): -nu / (s * s) - 2.0 * c * nu * b * (1.0 - 2.0 * nu * s2b),
+            ("df", "df"): n * d2 - s2 * sb + c * s2 * s2 * sb2,
+            ("df", "loc"): srb - 2.0 * c * s2 * srb2,
+            ("df", "scale"): n / s - (nu + 2.0 * c) * s * sb + 2.0 * c * nu * s * s2 * sb2,
+            ("loc", "loc"): 2.0 * c * (2.0 * sr2b2 - sb),
+            ("loc", "scale"): -4.0 * c * nu * s * srb2,
+            ("scale", "scale"): -n * nu / s2 - 2.0 * c * nu * sb + 4.0 * c * nu * nu * s2 * sb2,
         }
         return value, grad, hess
 

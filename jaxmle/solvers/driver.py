@@ -39,6 +39,8 @@ class Status(IntEnum):
     NO_PROGRESS = 2
     NONFINITE = 3
     RUNNING = 4
+    INVALID_DATA = 5  # fit_many(on_invalid="flag"): the dataset was not fitted
+    DEGENERATE = 6  # valid but degenerate data (all values equal): no regular MLE
 
 
 _MESSAGES = {
@@ -50,6 +52,11 @@ _MESSAGES = {
     ),
     Status.NONFINITE: "not converged: the log-likelihood or its gradient became non-finite",
     Status.RUNNING: "running",
+    Status.INVALID_DATA: "not fitted: invalid data (non-finite, outside the support or too few)",
+    Status.DEGENERATE: (
+        "not converged: degenerate data (all values equal); the MLE is on the boundary "
+        "of the parameter space"
+    ),
 }
 
 
