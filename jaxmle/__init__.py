@@ -31,6 +31,7 @@ from jaxmle.fit import (
     ModelWarning as ModelWarning,
     fit as fit,
 )
+from jaxmle.inference import information as information, lrt as lrt
 from jaxmle.likelihood import (
     fisher_information as fisher_information,
     loglik as loglik,

@@ -31,6 +31,7 @@ the constrained parametrization, since the score vanishes there).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import warnings
@@ -242,6 +243,7 @@ def fit(
     epochs: int | None = None,
     key: jax.Array | int | None = None,
     devices: Any = None,
+    cov_type: str = "observed",
 ) -> FitResult:
     """Fit ``fam`` to the sample ``x`` by maximum likelihood.
 
@@ -272,6 +274,11 @@ def fit(
         key: PRNG key (or integer seed) for the mini-batch shuffling.
         devices: a sequence of devices to shard the data over (each reduces
             its shard; the partial sums are combined).
+        cov_type: the covariance behind ``cov`` and ``stderr``: ``"observed"``
+            (inverse observed information, the default), ``"expected"``
+            (inverse expected information) or ``"robust"`` (the sandwich
+            estimator, valid under misspecification); see
+            :mod:`jaxmle.inference`.
 
     Returns:
         A :class:`FitResult`. A fit that did not converge has
@@ -285,9 +292,10 @@ def fit(
         >>> bool(res.converged), round(float(res.params["shape"]), 1)
         (True, 2.0)
     """
-    from jaxmle import sharding, streaming
+    from jaxmle import inference, sharding, streaming
 
     family = resolve(fam)
+    inference.check_cov_type(cov_type)
     stats_from_host = (
         family.has_statistics
         and isinstance(x, np.ndarray)
@@ -297,6 +305,11 @@ def fit(
         and devices is None
     )
     if stats_from_host or streaming.is_stream(x, family, batch_size):
+        if cov_type != "observed":
+            raise ValueError(
+                f"cov_type={cov_type!r} needs the data in memory; streamed fits give the "
+                "observed information (pass a JAX array to fit it in memory)"
+            )
         return streaming.fit_stream(
             family,
             x,
@@ -330,7 +343,36 @@ def fit(
         out = _fit_program(family, plan, xv, w, init_v, fixed_v, key)
     if int(out.pop("n_invalid")) > 0:
         check_data_values(family, x if not isinstance(x, jax.Array) else np.asarray(xv)[:n_data])
-    return finish_result(family, plan.method, fixed_v, finish_outputs(family, fixed_v, out), xv)
+    result = finish_result(family, plan.method, fixed_v, finish_outputs(family, fixed_v, out), xv)
+    context = FitContext(
+        x=xv, w=w, fixed=fixed_v, init=init_v, method=method, optimizer=optimizer,
+        max_iter=max_iter, tol=tol,
+    )  # fmt: skip
+    if cov_type != "observed":
+        cov, stderr = inference.covariance_for(family, fixed_v, result.params, xv, w, cov_type)
+        stderr = {k: stderr[k] for k in result.free_names}  # jit sorts dict keys
+        result = dataclasses.replace(result, cov=cov, stderr=stderr, cov_type=cov_type)
+    return context.attach(result)
+
+
+@dataclass(frozen=True)
+class FitContext:
+    """What a result needs to refit its data (profile intervals, bootstrap,
+    robust covariances): kept beside the result, not in its pytree."""
+
+    x: Any
+    w: Any
+    fixed: Mapping[str, Any]
+    init: Mapping[str, Any]
+    method: str
+    optimizer: Any
+    max_iter: int | None
+    tol: float | None
+    batched: bool = False  # fit_many: x and w have a leading dataset axis
+
+    def attach(self, result):
+        object.__setattr__(result, "_context", self)
+        return result
 
 
 def check_fixed_init(family, fixed, init, dtype):

@@ -18,6 +18,7 @@ one bad dataset never sinks the batch.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Mapping
 from functools import partial
@@ -65,6 +66,7 @@ def fit_many(
     tol: float | None = None,
     on_invalid: str = "raise",
     chunk_size: int | None = None,
+    cov_type: str = "observed",
 ) -> ManyFitResult:
     """Fit ``fam`` to each of many datasets, in one compiled program.
 
@@ -86,6 +88,8 @@ def fit_many(
         chunk_size: datasets per compiled call (default: about ``2**24 / N``);
             results do not depend on it. Host (numpy) data are moved to the
             device one chunk at a time.
+        cov_type: ``"observed"``, ``"expected"`` or ``"robust"``, as in
+            :func:`jaxmle.fit`.
 
     Returns:
         A :class:`~jaxmle.batch_result.ManyFitResult`; ``res[i]`` is the
@@ -100,7 +104,11 @@ def fit_many(
         >>> len(res), res.params["shape"].shape, bool(res.converged.all())
         (100, (100,), True)
     """
+    from jaxmle import inference
+    from jaxmle.fit import FitContext
+
     family = resolve(fam)
+    inference.check_cov_type(cov_type)
     if on_invalid not in ON_INVALID:
         raise ValueError(f"on_invalid must be 'raise' or 'flag', got {on_invalid!r}")
     xs, ws = _batch_arrays(family, X, mask, weights)
@@ -127,7 +135,33 @@ def fit_many(
         out = _many_program(family, plan, xc, wc, init_v, fixed_v, key, n_free)
         parts.append(jax.tree.map(lambda a, k=stop - start: a[:k], out))
     out = parts[0] if len(parts) == 1 else jax.tree.map(lambda *a: jnp.concatenate(a), *parts)
-    return _result(family, plan.method, fixed_v, out, xs, ws, on_invalid, n_free)
+    result = _result(family, plan.method, fixed_v, out, xs, ws, on_invalid, n_free)
+    x_clean = _clean_program(
+        family, jnp.asarray(xs, dtype), None if ws is None else jnp.asarray(ws, dtype)
+    )
+    w_dev = None if ws is None else jnp.asarray(ws, dtype)
+    if cov_type != "observed":
+        cov, stderr = inference.covariance_many(
+            family, fixed_v, result.params, x_clean, w_dev, cov_type
+        )
+        stderr = {k: stderr[k] for k in result.free_names}  # jit sorts dict keys
+        result = dataclasses.replace(result, cov=cov, stderr=stderr, cov_type=cov_type)
+    context = FitContext(
+        x=x_clean, w=w_dev, fixed=fixed_v, init=init_v, method=method, optimizer=optimizer,
+        max_iter=max_iter, tol=tol, batched=True,
+    )  # fmt: skip
+    return context.attach(result)
+
+
+@partial(jax.jit, static_argnums=0)
+def _clean_program(family, x, w):
+    """Masked (weight 0) values replaced by one of their dataset's valid values."""
+    if w is None:
+        return x
+    _, _, _, _, first = jax.vmap(partial(_check_one, family))(x, w)
+    fill = jnp.take_along_axis(x, first.reshape((-1, 1) + (1,) * (x.ndim - 2)), axis=1)
+    seen = (w > 0).reshape(w.shape + (1,) * (x.ndim - 2))
+    return jnp.where(seen, x, fill)
 
 
 def fit_groups(

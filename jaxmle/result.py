@@ -26,7 +26,7 @@ _DATA_FIELDS = (
     "cov",
     "stderr",
 )
-_META_FIELDS = ("family", "method", "free_names", "n_params", "note")
+_META_FIELDS = ("family", "method", "free_names", "n_params", "note", "cov_type")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +58,8 @@ class FitResult:
             unconstrained space: a K-simplex counts K - 1), used by AIC/BIC.
         note: what was wrong with the data, for a dataset of
             :func:`jaxmle.fit_many` that was flagged (empty otherwise).
+        cov_type: the covariance behind ``cov``/``stderr``: ``"observed"``,
+            ``"expected"`` or ``"robust"`` (see :mod:`jaxmle.inference`).
     """
 
     params: dict[str, jax.Array]
@@ -75,6 +77,7 @@ class FitResult:
     free_names: tuple[str, ...]
     n_params: int
     note: str = ""
+    cov_type: str = "observed"
 
     # ---- derived quantities ----------------------------------------------
 
@@ -111,17 +114,52 @@ class FitResult:
         """Bayesian information criterion, ``k log n - 2 loglik``."""
         return self.n_params * jnp.log(self.n) - 2.0 * self.loglik
 
-    def conf_int(self, level: float = 0.95, method: str = "wald") -> dict[str, tuple[Any, Any]]:
-        """Wald confidence intervals ``estimate -/+ z_{(1+level)/2} * stderr``.
+    @property
+    def aicc(self) -> jax.Array:
+        """AIC with the small-sample correction, ``AIC + 2k(k+1) / (n - k - 1)``."""
+        k = self.n_params
+        return self.aic + 2.0 * k * (k + 1) / (self.n - k - 1)
+
+    @property
+    def zvalues(self) -> dict[str, jax.Array]:
+        """``estimate / stderr`` per free parameter (the Wald statistic for 0)."""
+        return {k: self.params[k] / self.stderr[k] for k in self.free_names}
+
+    @property
+    def pvalues(self) -> dict[str, jax.Array]:
+        """Two-sided Wald p-values of ``parameter = 0``, ``2 Phi(-|z|)``."""
+        from jax.scipy.special import ndtr
+
+        return {k: 2.0 * ndtr(-jnp.abs(z)) for k, z in self.zvalues.items()}
+
+    def conf_int(
+        self, level: float = 0.95, method: str = "wald", **kwargs: Any
+    ) -> dict[str, tuple[Any, Any]]:
+        """Confidence intervals ``{name: (lower, upper)}`` for the free parameters.
 
         Args:
             level: coverage in (0, 1).
-            method: ``"wald"`` (profile-likelihood intervals are not built yet).
+            method: ``"wald"`` (``estimate -/+ z stderr``, from ``cov_type``'s
+                covariance), ``"profile"`` (profile likelihood, as MINOS: the
+                other parameters re-optimized; respects the constraints; see
+                :mod:`jaxmle.profile`) or ``"bootstrap"`` (BCa intervals from
+                :meth:`bootstrap`, whose keyword arguments ``kwargs`` takes).
         """
+        if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)):
+            raise TypeError(f"level must be a number in (0, 1), got {level!r}")
         if not 0.0 < level < 1.0:
             raise ValueError(f"level must be in (0, 1), got {level!r}")
+        if method == "profile":
+            from jaxmle.profile import profile_conf_int
+
+            ctx = self._needs_data("profile intervals")
+            return profile_conf_int(self, level, ctx.x, ctx.w, ctx.fixed, batched=ctx.batched)
+        if method == "bootstrap":
+            return self.bootstrap(**kwargs).conf_int(level, "bca")
         if method != "wald":
-            raise ValueError(f"unknown conf_int method {method!r}; available: 'wald'")
+            raise ValueError(
+                f"unknown conf_int method {method!r}; choose 'wald', 'profile' or 'bootstrap'"
+            )
         from jax.scipy.special import ndtri
 
         z = float(ndtri(0.5 + level / 2.0))
@@ -129,6 +167,34 @@ class FitResult:
             k: (self.params[k] - z * self.stderr[k], self.params[k] + z * self.stderr[k])
             for k in self.free_names
         }
+
+    def delta(self, fn, level: float = 0.95):
+        """Standard error and Wald interval of ``fn(params)`` by the delta method.
+
+        ``fn`` maps the parameter dict to a scalar or array (for example a
+        quantile, or the mean ``shape / rate``); see
+        :class:`jaxmle.derived.Derived`. For a bootstrap interval use
+        ``res.bootstrap().delta(fn)``.
+        """
+        from jaxmle.derived import delta_method
+
+        return delta_method(self, fn, level)
+
+    def bootstrap(self, n: int = 1000, kind: str = "nonparametric", key: Any = 0, **kwargs: Any):
+        """Refit ``n`` bootstrap replicates in one vmapped program; see
+        :func:`jaxmle.bootstrap.bootstrap`."""
+        from jaxmle.bootstrap import bootstrap
+
+        return bootstrap(self, n=n, kind=kind, key=key, **kwargs)
+
+    def _needs_data(self, what: str):
+        ctx = getattr(self, "_context", None)
+        if ctx is None or ctx.x is None:
+            raise ValueError(
+                f"{what} refit the data, which this result does not hold (a streamed or "
+                "transformed fit); refit with jm.fit on an in-memory array"
+            )
+        return ctx
 
     def to_scipy(self):
         """The fitted distribution as a frozen ``scipy.stats`` object."""
@@ -149,27 +215,30 @@ class FitResult:
             status += f" (iterations: {int(self.n_iter)}, passes: {int(self.n_passes)}, "
             status += f"gradient norm: {float(self.grad_norm):.2e})"
         lines = [
-            f"jaxmle fit: {self.family!r}    method: {self.method}    n = {n_txt}",
+            f"jaxmle fit: {self.family!r}    method: {self.method}    n = {n_txt}"
+            f"    covariance: {self.cov_type}",
             status,
             f"log-likelihood: {float(self.loglik):.6f}    AIC: {float(self.aic):.4f}"
-            f"    BIC: {float(self.bic):.4f}",
+            f"    AICc: {float(self.aicc):.4f}    BIC: {float(self.bic):.4f}",
             "",
-            f"{'parameter':<12}{'estimate':>16}{'std. err.':>14}   {pct + ' CI (Wald)':<30}",
+            f"{'parameter':<12}{'estimate':>16}{'std. err.':>12}{'z':>10}{'P>|z|':>10}"
+            f"   {pct + ' CI (Wald)':<30}",
         ]
+        zv, pv = self.zvalues, self.pvalues
         for k in self.family.param_names:
             est = np.asarray(self.params[k])
             free = k in self.free_names
-            se = np.asarray(self.stderr[k]) if free else None
+            se, z, p = (np.asarray(d[k]) for d in (self.stderr, zv, pv)) if free else (0, 0, 0)
             lo, hi = (np.asarray(v) for v in ci[k]) if free else (None, None)
             for idx in np.ndindex(est.shape):
                 label = k + ("" if not idx else "[" + ",".join(map(str, idx)) + "]")
                 if free:
                     lines.append(
-                        f"{label:<12}{est[idx]:>16.8g}{se[idx]:>14.4g}"
-                        f"   [{lo[idx]:.6g}, {hi[idx]:.6g}]"
+                        f"{label:<12}{est[idx]:>16.8g}{se[idx]:>12.4g}{z[idx]:>10.3f}"
+                        f"{p[idx]:>10.3g}   [{lo[idx]:.6g}, {hi[idx]:.6g}]"
                     )
                 else:
-                    lines.append(f"{label:<12}{est[idx]:>16.8g}{'(fixed)':>14}")
+                    lines.append(f"{label:<12}{est[idx]:>16.8g}{'(fixed)':>12}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-__all__ = ["EULER_GAMMA", "HALF_LOG_2PI", "log1mexp"]
+__all__ = ["EULER_GAMMA", "HALF_LOG_2PI", "PI_SQ_OVER_6", "log1mexp", "matrix"]
 
 HALF_LOG_2PI = 0.9189385332046727  # 0.5 * log(2 * pi)
 EULER_GAMMA = 0.5772156649015329
+PI_SQ_OVER_6 = 1.6449340668482264  # pi^2 / 6 = trigamma(1)
 
 
 def log1mexp(t: jax.Array) -> jax.Array:
@@ -30,3 +31,9 @@ def nan_unless(ok):
     import jax.numpy as jnp
 
     return jnp.where(ok, 0.0, jnp.nan)
+
+
+def matrix(rows) -> jax.Array:
+    """A ``(p, p)`` array from nested lists of scalars (arrays or Python numbers,
+    which keep the arrays' dtype): the families' expected-information matrices."""
+    return jnp.stack([jnp.stack([jnp.asarray(v) for v in row]) for row in rows])

@@ -172,6 +172,21 @@ class Family:
         means the observed information (the autodiff Hessian) is used."""
         return None
 
+    def expected_information(self, params: Params) -> jax.Array | None:
+        r"""The expected (Fisher) information of one observation,
+        :math:`\mathcal I(\theta) = -\mathrm E_\theta[\nabla^2_\theta \log f(X)]`,
+        ``(p, p)`` in ``param_names`` order (constrained, scalar parameters), in
+        closed form; ``None`` (the default) where none is written out, and
+        :mod:`jaxmle.inference` then sums over a finite support
+        (:meth:`support_values`) or averages over draws from the fitted model."""
+        return self.unit_information(params)
+
+    def support_values(self) -> jax.Array | None:
+        """Every value of a finite support (``(K,)`` or ``(K, d)``), for exact
+        expected information by summation; ``None`` (the default): infinite or
+        continuous support."""
+        return None
+
     def check_params(self, params: Mapping[str, Any]) -> None:
         """Extra, family-specific checks of user-given parameters (raise
         ``ValueError``); the constraints are already checked."""

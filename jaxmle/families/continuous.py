@@ -8,10 +8,17 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import gammainc, gammaincc, gammaln, log_ndtr, ndtr, xlogy
+from jax.scipy.special import gammainc, gammaincc, gammaln, log_ndtr, ndtr, polygamma, xlogy
 
 from jaxmle.families import constraints as C, support as S
-from jaxmle.families._math import EULER_GAMMA, HALF_LOG_2PI, log1mexp, nan_unless
+from jaxmle.families._math import (
+    EULER_GAMMA,
+    HALF_LOG_2PI,
+    PI_SQ_OVER_6,
+    log1mexp,
+    matrix,
+    nan_unless,
+)
 from jaxmle.families.base import (
     CumulativeHazardFamily,
     Family,
@@ -87,6 +94,10 @@ class Normal(Family):
     def closed_form(self, x, w):
         return _normal_mle(x, w)
 
+    def expected_information(self, params):
+        v = 1.0 / jnp.square(params["scale"])
+        return jnp.diag(jnp.stack([v, 2.0 * v]))
+
     def scipy(self, params: Mapping[str, Any]):
         from scipy import stats
 
@@ -134,6 +145,10 @@ class LogNormal(Family):
 
     def closed_form(self, x, w):
         return _normal_mle(jnp.log(x), w)
+
+    def expected_information(self, params):
+        # log x is normal and the Jacobian term -log x is free of the parameters.
+        return Normal().expected_information(params)
 
     def scipy(self, params):
         from scipy import stats
@@ -192,6 +207,9 @@ class Exponential(Family):
 
     def init_from_statistics(self, sums, n):
         return {"rate": n / sums[0]}
+
+    def expected_information(self, params):
+        return jnp.reshape(1.0 / jnp.square(params["rate"]), (1, 1))
 
     def scipy(self, params):
         from scipy import stats
@@ -256,6 +274,10 @@ class Gamma(Family):
 
     def init_from_statistics(self, sums, n):
         return _minka_start(sums[0] / n, sums[1] / n)
+
+    def expected_information(self, params):
+        a, b = params["shape"], params["rate"]
+        return matrix([[polygamma(1, a), -1.0 / b], [-1.0 / b, a / (b * b)]])
 
     def scipy(self, params):
         from scipy import stats
@@ -335,6 +357,15 @@ class Weibull(CumulativeHazardFamily):
         k = jnp.where(sd > 0, jnp.pi / (jnp.sqrt(6.0) * sd), 1.0)
         return {"shape": k, "scale": jnp.exp(m + EULER_GAMMA / k)}
 
+    def expected_information(self, params):
+        # With E = (x/scale)^shape ~ Exp(1): E[E log E] = Gamma'(2) = 1 - gamma_E and
+        # E[E log^2 E] = Gamma''(2) = (1 - gamma_E)^2 + pi^2/6 - 1.
+        k, lam = params["shape"], params["scale"]
+        c = 1.0 - EULER_GAMMA
+        return matrix(
+            [[(c * c + PI_SQ_OVER_6) / (k * k), -c / lam], [-c / lam, jnp.square(k / lam)]]
+        )
+
     def scipy(self, params):
         from scipy import stats
 
@@ -382,6 +413,13 @@ class Logistic(Family):
         # The logistic's interquartile range is 2 s log 3.
         loc, scale = _robust_loc_scale(x, w, 2.0 * jnp.log(3.0))
         return {"loc": loc, "scale": scale}
+
+    def expected_information(self, params):
+        # loc: the score is (2F - 1)/s with F ~ U(0, 1), so 1/(3 s^2); scale:
+        # (pi^2 + 3)/(9 s^2) (Johnson, Kotz and Balakrishnan, Continuous Univariate
+        # Distributions vol. 2, ch. 23).
+        v = 1.0 / jnp.square(params["scale"])
+        return jnp.diag(jnp.stack([v / 3.0, (jnp.pi**2 + 3.0) / 9.0 * v]))
 
     def scipy(self, params):
         from scipy import stats

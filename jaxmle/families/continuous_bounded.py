@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import betainc, gammaln, xlog1py, xlogy
+from jax.scipy.special import betainc, gammaln, polygamma, xlog1py, xlogy
 
 from jaxmle.families import constraints as C, support as S
-from jaxmle.families._math import HALF_LOG_2PI
+from jaxmle.families._math import HALF_LOG_2PI, matrix
 from jaxmle.families.base import Family, weighted_mean
 from jaxmle.families.registry import register
 
@@ -138,6 +138,11 @@ class Beta(Family):
     def init(self, x, w):
         m = weighted_mean(x, w)
         return _beta_moments_start(m, weighted_mean(jnp.square(x - m), w))
+
+    def expected_information(self, params):
+        a, b = params["alpha"], params["beta"]
+        t = polygamma(1, a + b)
+        return matrix([[polygamma(1, a) - t, -t], [-t, polygamma(1, b) - t]])
 
     def scipy(self, params):
         from scipy import stats

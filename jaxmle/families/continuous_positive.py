@@ -6,10 +6,19 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import erf, erfc, gammainc, gammaincc, gammaln, log_ndtr, xlogy
+from jax.scipy.special import (
+    erf,
+    erfc,
+    gammainc,
+    gammaincc,
+    gammaln,
+    log_ndtr,
+    polygamma,
+    xlogy,
+)
 
 from jaxmle.families import constraints as C, support as S
-from jaxmle.families._math import HALF_LOG_2PI, log1mexp
+from jaxmle.families._math import EULER_GAMMA, HALF_LOG_2PI, PI_SQ_OVER_6, log1mexp, matrix
 from jaxmle.families.base import CumulativeHazardFamily, Family, weighted_mean, weighted_quantile
 from jaxmle.families.continuous import Gamma, Logistic, Weibull
 from jaxmle.families.registry import register
@@ -135,6 +144,10 @@ class InverseGaussian(Family):
         m = sums[0] / n
         return {"mean": m, "shape": 1.0 / jnp.maximum(sums[1] / n - 1.0 / m, 1e-12 / m)}
 
+    def expected_information(self, params):
+        mu, lam = params["mean"], params["shape"]
+        return jnp.diag(jnp.stack([lam / mu**3, 0.5 / jnp.square(lam)]))
+
     def scipy(self, params):
         from scipy import stats
 
@@ -196,6 +209,10 @@ class HalfNormal(Family):
     def closed_form(self, x, w):
         return {"scale": jnp.sqrt(weighted_mean(jnp.square(x), w))}
 
+    def expected_information(self, params):
+        # -d2/ds2 log f = 3 x^2 / s^4 - 1 / s^2 and E[x^2] = s^2.
+        return jnp.reshape(2.0 / jnp.square(params["scale"]), (1, 1))
+
     def scipy(self, params):
         from scipy import stats
 
@@ -239,6 +256,10 @@ class Rayleigh(CumulativeHazardFamily):
 
     def closed_form(self, x, w):
         return {"scale": jnp.sqrt(0.5 * weighted_mean(jnp.square(x), w))}
+
+    def expected_information(self, params):
+        # -d2/ds2 log f = 3 x^2 / s^4 - 2 / s^2 and E[x^2] = 2 s^2.
+        return jnp.reshape(4.0 / jnp.square(params["scale"]), (1, 1))
 
     def scipy(self, params):
         from scipy import stats
@@ -294,6 +315,12 @@ class LogLogistic(Family):
     def init(self, x, w):
         start = Logistic().init(jnp.log(x), w)
         return {"shape": 1.0 / start["scale"], "scale": jnp.exp(start["loc"])}
+
+    def expected_information(self, params):
+        # log x is logistic(loc = log(scale), scale = 1/shape): the logistic's
+        # diag(1/(3 s^2), (pi^2 + 3)/(9 s^2)) through that reparametrization.
+        b, a = params["shape"], params["scale"]
+        return jnp.diag(jnp.stack([(jnp.pi**2 + 3.0) / (9.0 * b * b), jnp.square(b / a) / 3.0]))
 
     def scipy(self, params):
         from scipy import stats
@@ -354,6 +381,10 @@ class InverseGamma(Family):
         # 1/x ~ Gamma(shape, rate=scale): mean(1/x) and mean(log(1/x)) = -mean(log x).
         start = Gamma().init_from_statistics((sums[0], -sums[1]), n)
         return {"shape": start["shape"], "scale": start["rate"]}
+
+    def expected_information(self, params):
+        a, b = params["shape"], params["scale"]
+        return matrix([[polygamma(1, a), -1.0 / b], [-1.0 / b, a / (b * b)]])
 
     def scipy(self, params):
         from scipy import stats
@@ -430,6 +461,11 @@ class Nakagami(Family):
         start = Gamma().init_from_statistics((sums[1], 2.0 * sums[0]), n)
         return {"shape": start["shape"], "scale": jnp.sqrt(sums[1] / n)}
 
+    def expected_information(self, params):
+        # d2/dm ds log f = 2 (x^2/s^2 - 1) / s has mean 0 since E[x^2] = s^2.
+        m, s = params["shape"], params["scale"]
+        return jnp.diag(jnp.stack([polygamma(1, m) - 1.0 / m, 4.0 * m / (s * s)]))
+
     def scipy(self, params):
         from scipy import stats
 
@@ -482,6 +518,9 @@ class ChiSquared(Family):
 
     def init_from_statistics(self, sums, n):
         return {"df": sums[1] / n}
+
+    def expected_information(self, params):
+        return jnp.reshape(0.25 * polygamma(1, 0.5 * params["df"]), (1, 1))
 
     def scipy(self, params):
         from scipy import stats
@@ -536,6 +575,12 @@ class Frechet(Family):
     def init(self, x, w):
         start = Weibull().init(1.0 / x, w)
         return {"shape": start["shape"], "scale": 1.0 / start["scale"]}
+
+    def expected_information(self, params):
+        # 1/x is Weibull(shape, 1/scale): its information through scale -> 1/scale.
+        a, s = params["shape"], params["scale"]
+        c = 1.0 - EULER_GAMMA
+        return matrix([[(c * c + PI_SQ_OVER_6) / (a * a), c / s], [c / s, jnp.square(a / s)]])
 
     def scipy(self, params):
         from scipy import stats

@@ -15,11 +15,11 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import betainc, gammaln, i0e, log_ndtr, ndtr
+from jax.scipy.special import betainc, gammaln, i0e, i1e, log_ndtr, ndtr
 from jax.scipy.stats import norm
 
 from jaxmle.families import constraints as C, support as S
-from jaxmle.families._math import EULER_GAMMA, HALF_LOG_2PI, log1mexp
+from jaxmle.families._math import EULER_GAMMA, HALF_LOG_2PI, PI_SQ_OVER_6, log1mexp, matrix
 from jaxmle.families.base import Family, weighted_mean, weighted_quantile
 from jaxmle.families.registry import register
 
@@ -252,6 +252,22 @@ class StudentT(Family):
         loc, scale = _robust_loc_scale(x, w, 2.0 * _T5_Q75)
         return {"df": jnp.asarray(5.0, x.dtype), "loc": loc, "scale": scale}
 
+    def expected_information(self, params):
+        # Lange, Little and Taylor (1989, JASA 84:881), in scale rather than scale^2;
+        # trigamma((df+1)/2) - trigamma(df/2) by _trigamma_half_step (no cancellation).
+        nu, s = params["df"], params["scale"]
+        nu1, nu3 = nu + 1.0, nu + 3.0
+        i_dd = -0.25 * _trigamma_half_step(0.5 * nu) - (nu + 5.0) / (2.0 * nu * nu1 * nu3)
+        i_ds = -2.0 / (s * nu1 * nu3)
+        zero = jnp.zeros_like(i_dd)
+        return matrix(
+            [
+                [i_dd, zero, i_ds],
+                [zero, nu1 / (nu3 * s * s), zero],
+                [i_ds, zero, 2.0 * nu / (nu3 * s * s)],
+            ]
+        )
+
     def scipy(self, params):
         from scipy import stats
 
@@ -306,6 +322,10 @@ class Cauchy(Family):
     def init(self, x, w):
         loc, scale = _robust_loc_scale(x, w, 2.0)  # the standard Cauchy's IQR is 2
         return {"loc": loc, "scale": scale}
+
+    def expected_information(self, params):
+        v = 0.5 / jnp.square(params["scale"])
+        return jnp.diag(jnp.stack([v, v]))
 
     def scipy(self, params):
         from scipy import stats
@@ -458,6 +478,13 @@ class Gumbel(Family):
         sd = jnp.sqrt(weighted_mean(jnp.square(x - m), w))
         scale = jnp.where(sd > 0, sd * jnp.sqrt(6.0) / jnp.pi, 1.0)
         return {"loc": m - EULER_GAMMA * scale, "scale": scale}
+
+    def expected_information(self, params):
+        # With E = exp(-z) ~ Exp(1): E[E log E] = Gamma'(2) = 1 - gamma_E and
+        # E[E log^2 E] = Gamma''(2) = (1 - gamma_E)^2 + pi^2/6 - 1 (as for the Weibull).
+        v = 1.0 / jnp.square(params["scale"])
+        c = 1.0 - EULER_GAMMA
+        return matrix([[v, -c * v], [-c * v, (c * c + PI_SQ_OVER_6) * v]])
 
     def scipy(self, params):
         from scipy import stats
@@ -774,6 +801,13 @@ class VonMises(Family):
             ),
         )
         return {"loc": jnp.arctan2(s, c), "concentration": kappa}
+
+    def expected_information(self, params):
+        # With A(k) = I1(k) / I0(k): the loc score k sin(x - loc) has variance
+        # k^2 E[sin^2] = k A(k), and -d2/dk2 log f = A'(k) = 1 - A/k - A^2.
+        kappa = params["concentration"]
+        a = i1e(kappa) / i0e(kappa)
+        return jnp.diag(jnp.stack([kappa * a, 1.0 - a / kappa - a * a]))
 
     def scipy(self, params):
         from scipy import stats

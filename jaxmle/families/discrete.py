@@ -73,6 +73,9 @@ class Poisson(Family):
     def init_from_statistics(self, sums, n):
         return {"rate": (sums[0] + 0.5) / (n + 1.0)}
 
+    def expected_information(self, params):
+        return jnp.reshape(1.0 / params["rate"], (1, 1))
+
     def scipy(self, params):
         from scipy import stats
 
@@ -125,6 +128,13 @@ class Bernoulli(Family):
 
     def init_from_statistics(self, sums, n):
         return {"p": (sums[0] + 0.5) / (n + 1.0)}
+
+    def expected_information(self, params):
+        p = params["p"]
+        return jnp.reshape(1.0 / (p * (1.0 - p)), (1, 1))
+
+    def support_values(self):
+        return jnp.arange(2, dtype=jnp.result_type(float))
 
     def scipy(self, params):
         from scipy import stats

@@ -130,6 +130,13 @@ class Binomial(Family):
     def closed_form(self, x, w):
         return {"p": weighted_mean(x, w) / self.n}
 
+    def expected_information(self, params):
+        p = params["p"]
+        return jnp.reshape(self.n / (p * (1.0 - p)), (1, 1))
+
+    def support_values(self):
+        return jnp.arange(self.n + 1, dtype=jnp.result_type(float))
+
     def scipy(self, params):
         from scipy import stats
 
@@ -198,6 +205,11 @@ class Geometric(Family):
 
     def init_from_statistics(self, sums, n):
         return {"p": (n + 0.5) / (sums[0] + 1.0)}
+
+    def expected_information(self, params):
+        # -d2/dp2 log p(x) = (x - 1)/(1 - p)^2 + 1/p^2 and E[x - 1] = (1 - p)/p.
+        p = params["p"]
+        return jnp.reshape(1.0 / (p * p * (1.0 - p)), (1, 1))
 
     def scipy(self, params):
         from scipy import stats
@@ -478,6 +490,9 @@ class Categorical(Family):
     def closed_form(self, x, w):
         return {"probs": self._frequencies(x, w)}
 
+    def support_values(self):
+        return jnp.arange(self.k, dtype=jnp.result_type(float))
+
     def scipy(self, params):
         import numpy as np
         from scipy import stats
@@ -562,6 +577,9 @@ class BetaBinomial(Family):
         rho = jnp.clip(rho, 1e-3, 0.9) if self.n > 1 else jnp.asarray(0.5, mu.dtype)
         total = 1.0 / rho - 1.0  # alpha + beta
         return {"alpha": mu * total, "beta": (1.0 - mu) * total}
+
+    def support_values(self):
+        return jnp.arange(self.n + 1, dtype=jnp.result_type(float))
 
     def scipy(self, params):
         from scipy import stats

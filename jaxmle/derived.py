@@ -1,0 +1,79 @@
+r"""Functions of the parameters: estimate, standard error and interval.
+
+By the delta method, :math:`\widehat{\mathrm{var}}\, g(\hat\theta) = \nabla g^T
+\hat\Sigma \nabla g` with :math:`\hat\Sigma` the fit's covariance (of its
+``cov_type``) and the gradient by autodiff; by the bootstrap, the spread of
+:math:`g` over the refitted replicates (:mod:`jaxmle.bootstrap`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import ndtri
+
+from jaxmle.families.base import flatten_params
+
+__all__ = ["Derived", "delta_method"]
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A derived quantity: ``estimate``, ``stderr`` and the interval
+    ``(lower, upper)`` at ``level``, by ``method`` (``"delta"``,
+    ``"percentile"``, ``"bca"`` or ``"basic"``). Arrays follow ``fn``'s output
+    shape (with a leading dataset axis for :func:`jaxmle.fit_many` results)."""
+
+    estimate: Any
+    stderr: Any
+    lower: Any
+    upper: Any
+    level: float
+    method: str
+
+    def conf_int(self) -> tuple[Any, Any]:
+        return self.lower, self.upper
+
+    def __repr__(self) -> str:
+        if np.ndim(self.estimate) == 0:
+            return (
+                f"Derived(estimate={float(self.estimate):.6g}, stderr={float(self.stderr):.4g}, "
+                f"{100 * self.level:g}% CI ({self.method}) = [{float(self.lower):.6g}, "
+                f"{float(self.upper):.6g}])"
+            )
+        return f"Derived(shape {np.shape(self.estimate)}, method={self.method!r})"
+
+
+def _value_and_jacobian(fn: Callable, params, free):
+    theta, unflatten = flatten_params({k: params[k] for k in free}, free)
+
+    def g(t):
+        return jnp.asarray(fn({**params, **unflatten(t)}))
+
+    return g(theta), jax.jacobian(g)(theta)
+
+
+def delta_method(result, fn: Callable[[dict], Any], level: float = 0.95) -> Derived:
+    """:class:`Derived` for ``fn(params)`` of a fit (or of each fit of a batch)."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    free = tuple(result.free_names)
+    params = {k: jnp.asarray(v) for k, v in result.params.items()}
+
+    def one(p, cov):
+        est, jac = _value_and_jacobian(fn, p, free)
+        jac2 = jac.reshape(est.size, -1)
+        se = jnp.sqrt(jnp.einsum("ip,pq,iq->i", jac2, cov, jac2)).reshape(est.shape)
+        return est, se
+
+    if np.ndim(result.loglik):
+        est, se = jax.vmap(one)(params, result.cov)
+    else:
+        est, se = one(params, result.cov)
+    z = ndtri(0.5 + 0.5 * level)
+    return Derived(est, se, est - z * se, est + z * se, level, "delta")
