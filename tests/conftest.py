@@ -1,7 +1,16 @@
 """Strict harness: float64 by default (float32 is tested with float32 data),
-and implicit rank promotion is an error, so accidental broadcasting fails."""
+and implicit rank promotion is an error, so accidental broadcasting fails.
+
+The test session's processes (pytest-xdist workers) share one on-disk
+compilation cache, since they compile many of the same programs; JAX keys it
+by the program itself, so it never serves stale code."""
+
+import os
+import tempfile
 
 import jax
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
+jax.config.update("jax_compilation_cache_dir", os.path.join(tempfile.gettempdir(), "jaxmle-tests"))
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
