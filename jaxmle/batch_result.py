@@ -46,7 +46,12 @@ class ManyFitResult(FitResult):
         i = int(i) % b
         data = {k: jax.tree.map(lambda a: a[i], getattr(self, k)) for k in _DATA_FIELDS}
         meta = {k: getattr(self, k) for k in _META_FIELDS if k != "note"}
-        return FitResult(**data, **meta, note=self.notes[i] if self.notes else "")
+        one = FitResult(**data, **meta, note=self.notes[i] if self.notes else "")
+        ctx = getattr(self, "_context", None)
+        if ctx is not None and ctx.batched:  # res[i] can refit its own dataset
+            w = None if ctx.w is None else ctx.w[i]
+            dataclasses.replace(ctx, x=ctx.x[i], w=w, batched=False).attach(one)
+        return one
 
     def __iter__(self) -> Iterator[FitResult]:
         return (self[i] for i in range(len(self)))

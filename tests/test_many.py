@@ -50,6 +50,8 @@ def test_weibull_batch_equals_single_fits_and_keeps_each_iteration_count():
         iters.add(int(single.n_iter))
         assert res[i].message == single.message
     assert len(iters) > 1  # the datasets really needed different iteration counts
+    # res[i] holds its own dataset: it can refit it (here: bootstrap it).
+    assert res[3].bootstrap(n=20, key=0).replicates["shape"].shape == (20,)
     assert res[-1].params["shape"] == res[B - 1].params["shape"]
     with pytest.raises(IndexError, match="out of range"):
         res[B]
