@@ -283,8 +283,9 @@ def bootstrap(
     ctx = result._needs_data("the bootstrap")
     key = jax.random.key(int(key)) if isinstance(key, (int, np.integer)) else key
     family = result.family
-    x = jnp.asarray(ctx.x)
-    w = None if ctx.w is None else jnp.asarray(ctx.w)
+    x, w = ctx.arrays()
+    x = jnp.asarray(x)
+    w = None if w is None else jnp.asarray(w)
     batched = ctx.batched
     xs = x if batched else x[None]
     ws = None if w is None else (w if batched else w[None])
@@ -333,5 +334,5 @@ def bootstrap(
         replicates = {k: v[0] for k, v in replicates.items()}
         conv = conv[0]
     estimate = {k: np.asarray(params[k]) for k in free}
-    accel = _influence_factory(result, ctx.x, ctx.w, ctx.fixed)
+    accel = _influence_factory(result, x, w, ctx.fixed)
     return BootstrapResult(replicates, estimate, conv, kind, result, accel)

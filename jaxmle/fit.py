@@ -369,6 +369,12 @@ class FitContext:
     max_iter: int | None
     tol: float | None
     batched: bool = False  # fit_many: x and w have a leading dataset axis
+    prepare: Any = None  # (x, w) -> device arrays ready to refit (None: as they are)
+
+    def arrays(self):
+        """``(x, w)`` on the device, ready to refit (made when first needed, so
+        a batch streamed to the device in chunks is not held there whole)."""
+        return (self.x, self.w) if self.prepare is None else self.prepare(self.x, self.w)
 
     def attach(self, result):
         object.__setattr__(result, "_context", self)

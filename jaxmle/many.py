@@ -136,21 +136,31 @@ def fit_many(
         parts.append(jax.tree.map(lambda a, k=stop - start: a[:k], out))
     out = parts[0] if len(parts) == 1 else jax.tree.map(lambda *a: jnp.concatenate(a), *parts)
     result = _result(family, plan.method, fixed_v, out, xs, ws, on_invalid, n_free)
-    x_clean = _clean_program(
-        family, jnp.asarray(xs, dtype), None if ws is None else jnp.asarray(ws, dtype)
-    )
-    w_dev = None if ws is None else jnp.asarray(ws, dtype)
+    prepare = partial(_device_data, family, dtype)
     if cov_type != "observed":
+        x_dev, w_dev = prepare(xs, ws)
         cov, stderr = inference.covariance_many(
-            family, fixed_v, result.params, x_clean, w_dev, cov_type
+            family, fixed_v, result.params, x_dev, w_dev, cov_type
         )
         stderr = {k: stderr[k] for k in result.free_names}  # jit sorts dict keys
         result = dataclasses.replace(result, cov=cov, stderr=stderr, cov_type=cov_type)
     context = FitContext(
-        x=x_clean, w=w_dev, fixed=fixed_v, init=init_v, method=method, optimizer=optimizer,
-        max_iter=max_iter, tol=tol, batched=True,
+        x=xs, w=ws, fixed=fixed_v, init=init_v, method=method, optimizer=optimizer,
+        max_iter=max_iter, tol=tol, batched=True, prepare=prepare,
     )  # fmt: skip
     return context.attach(result)
+
+
+def _device_data(family, dtype, x, w):
+    """``(x, w)`` as device arrays with masked values cleaned: a batch
+    ``(B, N[, d])``, or one of its datasets."""
+    xd = jnp.asarray(x, dtype)
+    wd = None if w is None else jnp.asarray(w, dtype)
+    if wd is None:
+        return xd, None
+    if xd.ndim == 2 + family.event_ndim:
+        return _clean_program(family, xd, wd), wd
+    return _clean_program(family, xd[None], wd[None])[0], wd
 
 
 @partial(jax.jit, static_argnums=0)

@@ -153,7 +153,8 @@ class FitResult:
             from jaxmle.profile import profile_conf_int
 
             ctx = self._needs_data("profile intervals")
-            return profile_conf_int(self, level, ctx.x, ctx.w, ctx.fixed, batched=ctx.batched)
+            x, w = ctx.arrays()
+            return profile_conf_int(self, level, x, w, ctx.fixed, batched=ctx.batched)
         if method == "bootstrap":
             return self.bootstrap(**kwargs).conf_int(level, "bca")
         if method != "wald":
