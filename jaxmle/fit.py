@@ -345,7 +345,7 @@ def fit(
         check_data_values(family, x if not isinstance(x, jax.Array) else np.asarray(xv)[:n_data])
     result = finish_result(family, plan.method, fixed_v, finish_outputs(family, fixed_v, out), xv)
     context = FitContext(
-        x=xv, w=w, fixed=fixed_v, init=init_v, method=method, optimizer=optimizer,
+        x=xv, w=w, fixed=fixed_v, method=method, optimizer=optimizer,
         max_iter=max_iter, tol=tol,
     )  # fmt: skip
     if cov_type != "observed":
@@ -363,7 +363,6 @@ class FitContext:
     x: Any
     w: Any
     fixed: Mapping[str, Any]
-    init: Mapping[str, Any]
     method: str
     optimizer: Any
     max_iter: int | None

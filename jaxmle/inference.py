@@ -132,13 +132,17 @@ def _covariance_program(family, fixed_names, fixed, params, x, w, cov_type):
     return covariance(family, fixed, params, x, w, n, cov_type)
 
 
-def covariance_for(family, fixed, params, x, w, cov_type):
-    """Host entry: the ``cov_type`` covariance of a single fit."""
+def _check_regular(family, cov_type):
     if family.boundary_params and cov_type != "observed":
         raise ValueError(
             f"cov_type={cov_type!r} is not available for {family.name}, whose MLE of "
             f"{', '.join(family.boundary_params)} sits on the boundary of the support"
         )
+
+
+def covariance_for(family, fixed, params, x, w, cov_type):
+    """Host entry: the ``cov_type`` covariance of a single fit."""
+    _check_regular(family, cov_type)
     return _covariance_program(family, tuple(sorted(fixed)), fixed, params, x, w, cov_type)
 
 
@@ -153,11 +157,7 @@ def _covariance_many_program(family, fixed_names, fixed, params, x, w, cov_type)
 
 def covariance_many(family, fixed, params, x, w, cov_type):
     """Host entry: the ``cov_type`` covariance of every fit of a batch."""
-    if family.boundary_params:
-        raise ValueError(
-            f"cov_type={cov_type!r} is not available for {family.name}, whose MLE of "
-            f"{', '.join(family.boundary_params)} sits on the boundary of the support"
-        )
+    _check_regular(family, cov_type)
     return _covariance_many_program(
         family, tuple(sorted(fixed)), fixed, dict(params), x, w, cov_type
     )

@@ -145,7 +145,7 @@ def fit_many(
         stderr = {k: stderr[k] for k in result.free_names}  # jit sorts dict keys
         result = dataclasses.replace(result, cov=cov, stderr=stderr, cov_type=cov_type)
     context = FitContext(
-        x=xs, w=ws, fixed=fixed_v, init=init_v, method=method, optimizer=optimizer,
+        x=xs, w=ws, fixed=fixed_v, method=method, optimizer=optimizer,
         max_iter=max_iter, tol=tol, batched=True, prepare=prepare,
     )  # fmt: skip
     return context.attach(result)
@@ -169,6 +169,11 @@ def _clean_program(family, x, w):
     if w is None:
         return x
     _, _, _, _, first = jax.vmap(partial(_check_one, family))(x, w)
+    return _fill_masked(x, w, first)
+
+
+def _fill_masked(x, w, first):
+    """``x`` with each weight-0 value replaced by its dataset's value at ``first``."""
     fill = jnp.take_along_axis(x, first.reshape((-1, 1) + (1,) * (x.ndim - 2)), axis=1)
     seen = (w > 0).reshape(w.shape + (1,) * (x.ndim - 2))
     return jnp.where(seen, x, fill)
@@ -350,9 +355,7 @@ def _many_body(family, plan, x, w, init, fixed, key, n_free):
     n_bad, n_seen, n_w, all_equal, first = jax.vmap(partial(_check_one, family))(x, w)
     invalid = (n_bad > 0) | (n_seen < max(n_free, 1))
     if w is not None:  # masked values: one of the dataset's own valid values
-        fill = jnp.take_along_axis(x, first.reshape((-1, 1) + (1,) * (x.ndim - 2)), axis=1)
-        seen = (w > 0).reshape(w.shape + (1,) * (x.ndim - 2))
-        x = jnp.where(seen, x, fill)
+        x = _fill_masked(x, w, first)
     donor = jnp.argmax(~invalid)  # a valid dataset stands in for the invalid ones
     sel = invalid.reshape((-1,) + (1,) * (x.ndim - 1))
     x = jnp.where(sel, x[donor], x)
