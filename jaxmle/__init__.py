@@ -4,41 +4,86 @@
 >>> res = jm.fit(jm.Normal(), [1.0, 2.0, 3.0, 4.0])
 >>> float(res.params["loc"])
 2.5
+
+The public API is re-exported here; the modules below are layered (see the
+README's architecture section): entry points (``fit``, ``many``,
+``likelihood``) over ``results`` over ``inference`` over the private engine
+(``_engine``) over ``solvers`` over ``families`` over ``reduction``/``status``.
 """
 
-from jaxmle.batch_result import GroupFits as GroupFits, ManyFitResult as ManyFitResult
 from jaxmle.families import (
+    GEV as GEV,
     Bernoulli as Bernoulli,
+    Beta as Beta,
+    BetaBinomial as BetaBinomial,
+    Binomial as Binomial,
+    Burr as Burr,
+    Categorical as Categorical,
+    Cauchy as Cauchy,
+    ChiSquared as ChiSquared,
+    CumulativeHazardFamily as CumulativeHazardFamily,
     Custom as Custom,
+    Dirichlet as Dirichlet,
     Exponential as Exponential,
     Family as Family,
+    Frechet as Frechet,
     Gamma as Gamma,
+    GeneralizedPareto as GeneralizedPareto,
+    Geometric as Geometric,
+    Gumbel as Gumbel,
+    HalfNormal as HalfNormal,
+    InverseGamma as InverseGamma,
+    InverseGaussian as InverseGaussian,
+    Laplace as Laplace,
     Logistic as Logistic,
+    LogLogistic as LogLogistic,
     LogNormal as LogNormal,
     Mixture as Mixture,
+    MultivariateNormal as MultivariateNormal,
+    Nakagami as Nakagami,
+    NegativeBinomial as NegativeBinomial,
     Normal as Normal,
+    Pareto as Pareto,
     Poisson as Poisson,
+    Rayleigh as Rayleigh,
     Shifted as Shifted,
+    SkewNormal as SkewNormal,
+    StudentT as StudentT,
+    Uniform as Uniform,
+    VonMises as VonMises,
     Weibull as Weibull,
+    ZeroInflatedPoisson as ZeroInflatedPoisson,
     constraints as constraints,
-    families as families,
     family as family,
+    family_class as family_class,
+    family_names as family_names,
     register as register,
+    support as support,
 )
-from jaxmle.fit import (
-    METHODS as METHODS,
-    ConvergenceWarning as ConvergenceWarning,
-    ModelWarning as ModelWarning,
-    fit as fit,
+from jaxmle.fit import METHODS as METHODS, fit as fit
+from jaxmle.inference import (
+    BootstrapResult as BootstrapResult,
+    Derived as Derived,
+    LRTResult as LRTResult,
+    lrt as lrt,
 )
-from jaxmle.inference import information as information, lrt as lrt
 from jaxmle.likelihood import (
     fisher_information as fisher_information,
+    information as information,
     loglik as loglik,
+    observed_information as observed_information,
     score as score,
 )
 from jaxmle.many import fit_groups as fit_groups, fit_many as fit_many
-from jaxmle.result import FitResult as FitResult
-from jaxmle.solvers import Status as Status
+from jaxmle.results import (
+    FitResult as FitResult,
+    GroupFits as GroupFits,
+    ManyFitResult as ManyFitResult,
+)
+from jaxmle.status import (
+    ConvergenceWarning as ConvergenceWarning,
+    ModelWarning as ModelWarning,
+    Status as Status,
+)
 
 __version__ = "0.1.0"

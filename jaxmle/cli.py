@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.set_defaults(run=_demo)
 
     fams = sub.add_parser("families", help="list the registered families")
-    fams.set_defaults(run=lambda a: print("\n".join(__import__("jaxmle").families())) or 0)
+    fams.set_defaults(run=lambda a: print("\n".join(__import__("jaxmle").family_names())) or 0)
 
     fitp = sub.add_parser("fit", help="fit a family to a one-column text or CSV file")
     fitp.add_argument("family")

@@ -1,20 +1,26 @@
-"""The functional core: log-likelihood, score and observed information at
-given (constrained) parameters."""
+"""The functional core at given (constrained) parameters: log-likelihood,
+score, information matrices."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
 import jax
 
-from jaxmle.families.base import flatten_params
+from jaxmle._engine.objective import observed_information_matrix, total_loglik
+from jaxmle._engine.validation import validate_data, validate_params, validate_weights
+from jaxmle.families.base import Family
 from jaxmle.families.registry import resolve
-from jaxmle.objective import total_loglik
-from jaxmle.validation import validate_data, validate_params, validate_weights
+from jaxmle.inference.covariance import (
+    INFORMATION_KINDS,
+    PARAMETRIZATIONS,
+    information_program,
+)
 
-__all__ = ["fisher_information", "loglik", "observed_information", "score"]
+__all__ = ["fisher_information", "information", "loglik", "observed_information", "score"]
 
 
 def _prepare(fam, params, x, weights):
@@ -25,7 +31,7 @@ def _prepare(fam, params, x, weights):
     return family, p, xv, w
 
 
-def loglik(fam, params: Mapping[str, Any], x, weights=None) -> jax.Array:
+def loglik(fam: Family | str, params: Mapping[str, Any], x: Any, weights: Any = None) -> jax.Array:
     r"""Total log-likelihood :math:`\sum_i w_i \log f(x_i \mid \theta)`.
 
     Example:
@@ -37,14 +43,18 @@ def loglik(fam, params: Mapping[str, Any], x, weights=None) -> jax.Array:
     return _loglik_jit(family, p, xv, w)
 
 
-def score(fam, params: Mapping[str, Any], x, weights=None) -> dict[str, jax.Array]:
+def score(
+    fam: Family | str, params: Mapping[str, Any], x: Any, weights: Any = None
+) -> dict[str, jax.Array]:
     r"""The score :math:`\nabla_\theta \ell(\theta)`, a dict like ``params``."""
     family, p, xv, w = _prepare(fam, params, x, weights)
     g = _score_jit(family, p, xv, w)
     return {k: g[k] for k in family.param_names}  # jit sorts dict keys
 
 
-def fisher_information(fam, params: Mapping[str, Any], x, weights=None) -> jax.Array:
+def observed_information(
+    fam: Family | str, params: Mapping[str, Any], x: Any, weights: Any = None
+) -> jax.Array:
     r"""Observed information :math:`-\nabla^2_\theta \ell(\theta)`.
 
     A ``(p, p)`` matrix over the parameters in the family's ``param_names``
@@ -54,16 +64,55 @@ def fisher_information(fam, params: Mapping[str, Any], x, weights=None) -> jax.A
     return _information_jit(family, p, xv, w)
 
 
-def observed_information(family, params, x, w, names) -> jax.Array:
-    """Traceable ``-hessian`` of the log-likelihood over the parameters ``names``
-    (others held at their values), flattened in that order."""
-    free = {k: params[k] for k in names}
-    flat, unravel = flatten_params(free, names)
+def fisher_information(
+    fam: Family | str, params: Mapping[str, Any], x: Any, weights: Any = None
+) -> jax.Array:
+    """Deprecated: the *observed* information; use :func:`observed_information`
+    (or :func:`information` with ``kind="expected"`` for Fisher's)."""
+    warnings.warn(
+        "jm.fisher_information is deprecated: it returns the observed information "
+        "-hessian(loglik); use jm.observed_information (or jm.information(..., "
+        "kind='expected') for the expected/Fisher information)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return observed_information(fam, params, x, weights)
 
-    def ll(v):
-        return total_loglik(family, {**params, **unravel(v)}, x, w)
 
-    return -jax.hessian(ll)(flat)
+def information(
+    fam: Family | str,
+    params: Any,
+    x: Any,
+    *,
+    kind: str = "observed",
+    parametrization: str = "constrained",
+    weights: Any = None,
+) -> jax.Array:
+    r"""The information matrix of the whole sample at ``params``.
+
+    Args:
+        fam: a family, family class or registered name.
+        params: ``{name: value}`` (all parameters).
+        x: the observations.
+        kind: ``"observed"`` (:math:`-\nabla^2 \ell`, autodiff) or
+            ``"expected"`` (:math:`n\,\mathcal I`, see
+            :mod:`jaxmle.inference.covariance`).
+        parametrization: ``"constrained"`` (the parameters as given; flattened in
+            ``param_names`` order) or ``"unconstrained"`` (the solver's ``u``).
+        weights: optional frequency weights.
+
+    In the constrained parametrization the observed information includes the
+    score's curvature term; at the MLE both parametrizations are related by
+    :math:`I_u = J^T I_\theta J`.
+    """
+    if kind not in INFORMATION_KINDS:
+        raise ValueError(f"unknown kind {kind!r}; choose 'observed' or 'expected'")
+    if parametrization not in PARAMETRIZATIONS:
+        raise ValueError(
+            f"unknown parametrization {parametrization!r}; choose 'constrained' or 'unconstrained'"
+        )
+    family, p, xv, w = _prepare(fam, params, x, weights)
+    return information_program(family, p, xv, w, kind, parametrization)
 
 
 @partial(jax.jit, static_argnums=0)
@@ -78,4 +127,4 @@ def _score_jit(family, p, x, w):
 
 @partial(jax.jit, static_argnums=0)
 def _information_jit(family, p, x, w):
-    return observed_information(family, p, x, w, family.param_names)
+    return observed_information_matrix(family, p, x, w, family.param_names)

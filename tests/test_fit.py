@@ -8,8 +8,13 @@ import optax
 import pytest
 
 import jaxmle as jm
-from jaxmle.fit import _finish_program, _fit_program, _solve_statistics, _statistics_pass
-from jaxmle.objective import total_loglik
+from jaxmle._engine.objective import total_loglik
+from jaxmle._engine.output import finish_program
+from jaxmle._engine.program import (
+    fit_program,
+    solve_statistics_program,
+    statistics_pass_program,
+)
 
 
 @pytest.fixture(scope="module")
@@ -95,19 +100,19 @@ def test_second_fit_with_same_shapes_does_not_recompile(gamma_data):
     rng = np.random.default_rng(9)
     jm.fit("weibull", gamma_data, fixed={"scale": 1.0})
     jm.fit("gamma", gamma_data, fixed={"rate": 1.0})
-    programs = (_fit_program, _statistics_pass, _solve_statistics, _finish_program)
-    before = [p._cache_size() for p in programs]
+    programs = (fit_program, statistics_pass_program, solve_statistics_program, finish_program)
+    before = [p.cache_size() for p in programs]
     for _ in range(2):
         other = rng.gamma(3.0, 1.0, gamma_data.shape[0])
         res = jm.fit(jm.Gamma(), other, fixed={"rate": float(rng.uniform(0.5, 2))})
         assert bool(res.converged)
         res = jm.fit("weibull", other, fixed={"scale": float(rng.uniform(0.5, 2))})
         assert bool(res.converged)
-    assert [p._cache_size() for p in programs] == before
+    assert [p.cache_size() for p in programs] == before
     # The solve and the finish do not depend on the data's length.
     jm.fit("gamma", gamma_data[:-7], fixed={"rate": 1.0})
-    assert _solve_statistics._cache_size() == before[2]
-    assert _finish_program._cache_size() == before[3]
+    assert solve_statistics_program.cache_size() == before[2]
+    assert finish_program.cache_size() == before[3]
 
 
 def test_result_is_an_immutable_pytree(gamma_data):

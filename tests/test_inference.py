@@ -90,7 +90,7 @@ def test_information_matrices_in_both_parametrizations():
     p = {k: float(v) for k, v in res.params.items()}
     s, n = p["scale"], len(x)
     obs = np.asarray(jm.information("normal", p, x))
-    np.testing.assert_allclose(obs, np.asarray(jm.fisher_information("normal", p, x)), rtol=1e-12)
+    np.testing.assert_allclose(obs, np.asarray(jm.observed_information("normal", p, x)), rtol=1e-12)
     exp = np.asarray(jm.information("normal", p, x, kind="expected"))
     np.testing.assert_allclose(exp, n * np.diag([1 / s**2, 2 / s**2]), rtol=1e-12)
     # u = (loc, log scale): J = diag(1, scale), I_u = J^T I J.
@@ -200,7 +200,7 @@ def test_bca_acceleration_of_the_mean_equals_the_jackknife():
     loo = (x.sum() - x) / (len(x) - 1)
     d = loo.mean() - loo
     jack = np.sum(d**3) / (6 * np.sum(d**2) ** 1.5)
-    assert float(boot._influence("loc")) == pytest.approx(jack, rel=1e-8)
+    assert float(boot.acceleration("loc")) == pytest.approx(jack, rel=1e-8)
 
 
 def test_likelihood_ratio_test():

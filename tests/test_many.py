@@ -158,7 +158,7 @@ def test_bad_datasets_raise_with_their_indices_or_are_flagged():
     assert np.all(np.isnan(np.asarray(res.params["shape"])[bad]))
     assert not np.any(np.asarray(res.converged)[bad])
     assert np.all(np.asarray(res.status)[bad] == Status.INVALID_DATA)
-    assert "x[10]=nan" in res.messages[2] and "x[0]=-1.0" in res.messages[5]
+    assert "x[10]=nan" in res.message[2] and "x[0]=-1.0" in res.message[5]
     assert "non-finite" in res[9].message
     for i in (0, 3, 11):  # the others are fitted normally
         _same_fit(res[i], jm.fit("weibull", X[i]), 1e-9)
@@ -176,7 +176,7 @@ def test_too_few_points_and_degenerate_data_are_flagged_not_crashed_on():
     with pytest.warns(jm.ConvergenceWarning, match="1 of 3 fits did not converge"):
         deg = jm.fit_many("normal", datasets)
     assert int(deg.status[1]) == Status.DEGENERATE and not bool(deg.converged[1])
-    assert "every observation equals 3.5" in deg.messages[1]
+    assert "every observation equals 3.5" in deg.message[1]
     assert float(deg.params["loc"][1]) == 3.5
     assert bool(deg.converged[0]) and bool(deg.converged[2])
     _same_fit(deg[2], jm.fit("normal", datasets[2]), 1e-12)
@@ -184,11 +184,11 @@ def test_too_few_points_and_degenerate_data_are_flagged_not_crashed_on():
 
 def test_chunks_of_datasets_give_the_same_results():
     whole = jm.fit_many("weibull", X_WEIBULL)
-    parts = jm.fit_many("weibull", X_WEIBULL, chunk_size=5)  # 5 + 5 + 2 (padded)
+    parts = jm.fit_many("weibull", X_WEIBULL, datasets_per_call=5)  # 5 + 5 + 2 (padded)
     for k in whole.params:
         np.testing.assert_allclose(parts.params[k], whole.params[k], rtol=1e-12)
     np.testing.assert_array_equal(parts.n_iter, whole.n_iter)
-    host = jm.fit_many("gamma", X_GAMMA, chunk_size=4)
+    host = jm.fit_many("gamma", X_GAMMA, datasets_per_call=4)
     np.testing.assert_allclose(host.params["shape"], jm.fit_many("gamma", X_GAMMA).params["shape"])
 
 
@@ -211,7 +211,7 @@ def test_float32_batches_agree_with_float64():
 
 
 def test_bad_arguments_say_what_is_wrong():
-    with pytest.raises(ValueError, match=r"X must have shape \(B, N\).*for one dataset use jm.fit"):
+    with pytest.raises(ValueError, match=r"x must have shape \(B, N\).*for one dataset use jm.fit"):
         jm.fit_many("gamma", X_GAMMA[0])
     with pytest.raises(ValueError, match="on_invalid must be"):
         jm.fit_many("gamma", X_GAMMA, on_invalid="skip")
@@ -225,8 +225,8 @@ def test_bad_arguments_say_what_is_wrong():
         jm.fit_many("gamma", X_GAMMA, weights=w)
     with pytest.raises(ValueError, match="empty list"):
         jm.fit_many("gamma", [])
-    with pytest.raises(ValueError, match="chunk_size"):
-        jm.fit_many("gamma", X_GAMMA, chunk_size=0)
+    with pytest.raises(ValueError, match="datasets_per_call"):
+        jm.fit_many("gamma", X_GAMMA, datasets_per_call=0)
     with pytest.raises(ValueError, match=r"groups must have shape \(5,\)"):
         jm.fit_groups("gamma", np.ones(5), np.ones(4))
     with pytest.raises(ValueError, match="missing labels"):
@@ -251,7 +251,7 @@ def test_every_family_under_fit_many(case):
         res = jm.fit_many(fam, X, **case.fit_kwargs)
         for i in (0, 1):
             single = jm.fit(fam, X[i], **case.fit_kwargs)
-            assert int(res.status[i]) == int(single.status), res.messages[i]
+            assert int(res.status[i]) == int(single.status), res.message[i]
             assert float(res.loglik[i]) == pytest.approx(float(single.loglik), rel=1e-9)
             for k in fam.param_names:
                 np.testing.assert_allclose(res.params[k][i], single.params[k], rtol=1e-5, atol=1e-8)

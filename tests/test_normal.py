@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import jaxmle as jm
-from jaxmle.objective import total_loglik
+from jaxmle._engine.objective import total_loglik
 
 N = 5000
 
@@ -47,7 +47,7 @@ def test_sgd_reaches_closed_form(sample):
 def test_observed_information_closed_form(sample):
     res = jm.fit("normal", sample)
     sigma = float(res.params["scale"])
-    info = np.asarray(jm.fisher_information("normal", res.params, sample))
+    info = np.asarray(jm.observed_information("normal", res.params, sample))
     expected = np.diag([N / sigma**2, 2 * N / sigma**2])
     np.testing.assert_allclose(info, expected, rtol=1e-9, atol=1e-9 * expected.max())
     assert float(res.stderr["loc"]) == pytest.approx(sigma / np.sqrt(N), rel=1e-9)

@@ -18,8 +18,8 @@ import pytest
 from scipy import stats
 
 import jaxmle as jm
+from jaxmle._engine.objective import Objective, total_loglik
 from jaxmle.families.registry import resolve
-from jaxmle.objective import total_loglik
 from jaxmle.reduction import derivative_pass, reduce_terms
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -114,7 +114,6 @@ def test_closed_form_and_autodiff_passes_agree(name, fixed):
     # logpdf_derivatives and the chain rule, against autodiff of the total.
     from jaxmle.families.base import flatten_params
 
-    fit_module = sys.modules["jaxmle.fit"]
     fam = resolve(name)
     x = jnp.asarray(X_WEIBULL if name == "weibull" else RNG.standard_t(4, 5000))
     w = jnp.asarray(RNG.uniform(0, 2, x.shape[0]))
@@ -125,7 +124,7 @@ def test_closed_form_and_autodiff_passes_agree(name, fixed):
     hold = {k: jnp.asarray(v) for k, v in list(start[name].items())[-1:]} if fixed else {}
     free = tuple(k for k in fam.param_names if k not in hold)
     u, unflatten = flatten_params(fam.to_unconstrained({k: start[name][k] for k in free}), free)
-    obj = fit_module.Objective(fam, hold, unflatten, x, w, jnp.sum(w), 777, False)
+    obj = Objective(fam, hold, unflatten, x, w, jnp.sum(w), 777, False)
 
     def total(v):
         return -jnp.sum(w * fam.logpdf(obj.params(v), x)) / jnp.sum(w)
@@ -208,9 +207,9 @@ def test_newton_fit_needs_few_passes():
     "name,x",
     [("weibull", X_WEIBULL), ("gamma", X_GAMMA), ("student_t", RNG.standard_t(5, 5000))],
 )
-def test_batch_size_gives_the_same_fit(name, x):
+def test_chunk_size_gives_the_same_fit(name, x):
     full = jm.fit(name, jnp.asarray(x))
-    chunked = jm.fit(name, jnp.asarray(x), batch_size=333)
+    chunked = jm.fit(name, jnp.asarray(x), chunk_size=333)
     _params_close(full, chunked, 1e-9)
     assert float(chunked.loglik) == pytest.approx(float(full.loglik), rel=1e-12)
     np.testing.assert_allclose(np.asarray(chunked.cov), np.asarray(full.cov), rtol=1e-7)
@@ -221,12 +220,12 @@ def test_batch_size_gives_the_same_fit(name, x):
 
 def test_streamed_numpy_and_memmap_match_in_memory(tmp_path):
     ref = jm.fit("weibull", X_WEIBULL)
-    streamed = jm.fit("weibull", X_WEIBULL, batch_size=1024)
+    streamed = jm.fit("weibull", X_WEIBULL, chunk_size=1024)
     _params_close(ref, streamed, 1e-9)
     path = tmp_path / "x.f64"
     X_WEIBULL.tofile(path)
     mm = np.memmap(path, dtype=np.float64, mode="r")
-    from_disk = jm.fit("weibull", mm, batch_size=700)
+    from_disk = jm.fit("weibull", mm, chunk_size=700)
     _params_close(ref, from_disk, 1e-9)
     assert float(from_disk.loglik) == pytest.approx(float(ref.loglik), rel=1e-12)
     np.testing.assert_allclose(np.asarray(from_disk.cov), np.asarray(ref.cov), rtol=1e-7)
@@ -255,11 +254,11 @@ def test_chunk_iterables_lists_factories_and_generators():
 def test_streamed_weights_and_bad_values():
     w = RNG.integers(0, 3, X_WEIBULL.size).astype(float)
     ref = jm.fit("weibull", X_WEIBULL, weights=w)
-    _params_close(ref, jm.fit("weibull", X_WEIBULL, weights=w, batch_size=999), 1e-9)
+    _params_close(ref, jm.fit("weibull", X_WEIBULL, weights=w, chunk_size=999), 1e-9)
     bad = X_WEIBULL.copy()
     bad[3001] = -1.0
     with pytest.raises(ValueError, match=r"outside the support.*x\[1\]"):
-        jm.fit("weibull", bad, batch_size=1000)  # the second chunk, at its row 1
+        jm.fit("weibull", bad, chunk_size=1000)  # the second chunk, at its row 1
     assert X_WEIBULL[3001] > 0 and bad[3001] == -1.0  # the input was not touched
     with pytest.raises(ValueError, match="NaN"):
         jm.fit("gamma", [X_GAMMA[:10], np.array([1.0, np.nan])])

@@ -96,7 +96,7 @@ def test_functional_api_validates_params():
     with pytest.raises(ValueError, match="outside its valid set"):
         jm.score("gamma", {"shape": 1.0, "rate": 0.0}, X)
     with pytest.raises(ValueError, match="scalar"):
-        jm.fisher_information("gamma", {"shape": [1.0, 2.0], "rate": 1.0}, X)
+        jm.observed_information("gamma", {"shape": [1.0, 2.0], "rate": 1.0}, X)
     with pytest.raises(ValueError, match="outside the support"):
         jm.loglik("exponential", {"rate": 1.0}, [-1.0])
 

@@ -10,8 +10,9 @@ from jaxmle.families import (
     continuous_real as continuous_real,
     discrete_more as discrete_more,
     multivariate as multivariate,
+    support as support,
 )
-from jaxmle.families.base import Family as Family
+from jaxmle.families.base import CumulativeHazardFamily as CumulativeHazardFamily, Family as Family
 from jaxmle.families.continuous import (
     Exponential as Exponential,
     Gamma as Gamma,
@@ -20,12 +21,18 @@ from jaxmle.families.continuous import (
     Normal as Normal,
     Weibull as Weibull,
 )
+from jaxmle.families.continuous_bounded import *  # noqa: F403  (temporary)
+from jaxmle.families.continuous_positive import *  # noqa: F403
+from jaxmle.families.continuous_real import *  # noqa: F403
 from jaxmle.families.custom import Custom as Custom
 from jaxmle.families.discrete import Bernoulli as Bernoulli, Poisson as Poisson
+from jaxmle.families.discrete_more import *  # noqa: F403
 from jaxmle.families.mixture import Mixture as Mixture
+from jaxmle.families.multivariate import *  # noqa: F403
 from jaxmle.families.registry import (
-    families as families,
+    families as family_names,
     family as family,
+    family_class as family_class,
     register as register,
     resolve as resolve,
 )

@@ -22,47 +22,14 @@ log-likelihood in standardized unconstrained coordinates.
 from __future__ import annotations
 
 from collections.abc import Callable
-from enum import IntEnum
 from typing import Any, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
 
-__all__ = ["Solver", "SolverState", "Status", "iterative_solve", "status_message"]
+from jaxmle.status import Status
 
-
-class Status(IntEnum):
-    """Outcome of a solve; stored as an integer array in results."""
-
-    CONVERGED = 0
-    MAX_ITER = 1
-    NO_PROGRESS = 2
-    NONFINITE = 3
-    RUNNING = 4
-    INVALID_DATA = 5  # fit_many(on_invalid="flag"): the dataset was not fitted
-    DEGENERATE = 6  # valid but degenerate data (all values equal): no regular MLE
-
-
-_MESSAGES = {
-    Status.CONVERGED: "converged: gradient and step below tolerance",
-    Status.MAX_ITER: "not converged: max_iter reached before the gradient and step were small",
-    Status.NO_PROGRESS: (
-        "not converged: no step decreased the objective (failed line search) "
-        "while the gradient is not small"
-    ),
-    Status.NONFINITE: "not converged: the log-likelihood or its gradient became non-finite",
-    Status.RUNNING: "running",
-    Status.INVALID_DATA: "not fitted: invalid data (non-finite, outside the support or too few)",
-    Status.DEGENERATE: (
-        "not converged: degenerate data (all values equal); the MLE is on the boundary "
-        "of the parameter space"
-    ),
-}
-
-
-def status_message(status: int) -> str:
-    """The readable message for a :class:`Status` code."""
-    return _MESSAGES[Status(int(status))]
+__all__ = ["Solver", "SolverState", "iterative_solve"]
 
 
 class SolverState(NamedTuple):

@@ -34,7 +34,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxmle.solvers.driver import Status
+from jaxmle.status import Status
 
 __all__ = [
     "NewtonState",

@@ -4,6 +4,9 @@ The transformation sees the objective (the negative mean log-likelihood in
 standardized unconstrained coordinates) and its gradient; transformations
 with a line search (``optax.lbfgs``) also get ``value`` and ``value_fn``, and
 the value and gradient the line search already computed are reused.
+
+:func:`minibatch_steps` is the mini-batch loop of stochastic fits (in memory
+and streamed alike): one optax step per shuffled batch of rows.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import optax
 
 from jaxmle.solvers.driver import SolverState
 
-__all__ = ["OptaxSolver", "default_optimizer"]
+__all__ = ["OptaxSolver", "default_optimizer", "minibatch_steps", "shuffled_batches"]
 
 
 def default_optimizer(method: str) -> optax.GradientTransformation:
@@ -60,3 +63,22 @@ class OptaxSolver:
             value, grad = jax.value_and_grad(fun)(z)
         no_progress = jnp.all(z == s.z)
         return z, value, grad, opt_state, no_progress
+
+
+def shuffled_batches(key: jax.Array, n: int, batch: int) -> jax.Array:
+    """Indices of ``n // batch`` mini-batches of ``batch`` rows, a random
+    permutation of ``range(n)`` (the remainder left out), shape ``(n // batch, batch)``."""
+    count = n // batch
+    return jax.random.permutation(key, n)[: count * batch].reshape(count, batch)
+
+
+def minibatch_steps(tx: optax.GradientTransformation, batch_loss, z, opt_state, batches):
+    """One optax step per row of ``batches`` on ``batch_loss(z, indices)``
+    (a ``lax.scan``); returns ``(z, opt_state)``."""
+
+    def step(carry, idx):
+        z, s = carry
+        updates, s = tx.update(jax.grad(batch_loss)(z, idx), s, z)
+        return (optax.apply_updates(z, updates).astype(z.dtype), s), None
+
+    return jax.lax.scan(step, (z, opt_state), batches)[0]

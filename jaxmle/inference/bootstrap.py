@@ -5,8 +5,8 @@ done by reweighting, each replicate's weights being the multinomial counts of
 ``N`` draws with probabilities :math:`w_i / \sum w` (scaled to the original
 total weight), so the data never move. ``kind="parametric"`` draws ``N``
 observations from the fitted model. The replicates are fitted by
-:func:`jaxmle.fit_many` (same method and fixed parameters, started at the
-original estimate), so 1,000 replicates cost about one batched fit.
+:func:`jaxmle.fit_many`'s batch program (same method and fixed parameters,
+started at the original estimate), so 1,000 replicates cost about one batched fit.
 
 Intervals: ``"percentile"``, ``"basic"`` and ``"bca"`` (bias-corrected and
 accelerated, Efron 1987), whose acceleration
@@ -18,8 +18,9 @@ the influence function of an M-estimator, with no jackknife refits.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -28,14 +29,17 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import ndtr, ndtri
 
-from jaxmle.derived import Derived
-from jaxmle.families.base import flatten_params
+from jaxmle._engine.batch import datasets_per_call, free_dimension, run_batch
+from jaxmle._engine.plan import FitOptions, as_key, check_fixed_init, make_plan, positive_int
+from jaxmle._engine.refit import RefitData
+from jaxmle.families.base import Family, flatten_params
+from jaxmle.inference.delta import Derived
+from jaxmle.status import ConvergenceWarning, Status
 
 __all__ = ["BootstrapResult", "bootstrap"]
 
 KINDS = ("nonparametric", "parametric")
 INTERVALS = ("percentile", "basic", "bca")
-_CHUNK_VALUES = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -49,14 +53,21 @@ class BootstrapResult:
         converged: which replicates' fits converged (the others are left out
             of every statistic).
         kind: ``"nonparametric"`` or ``"parametric"``.
+        params: the fit's parameters (all of them).
+        family_name: the fitted family's name.
+        batched: the replicates have a leading dataset axis.
+        acceleration: ``acceleration(fn)``, BCa's acceleration for
+            ``fn(params)`` (a parameter's name for the parameter itself).
     """
 
     replicates: dict[str, Any]
     estimate: dict[str, Any]
     converged: Any
     kind: str
-    _result: Any
-    _influence: Callable[[Callable | None], Any]
+    params: dict[str, Any] = field(repr=False)
+    family_name: str = ""
+    batched: bool = False
+    acceleration: Callable[[Any], Any] = field(default=lambda fn: 0.0, repr=False)
 
     @property
     def stderr(self) -> dict[str, Any]:
@@ -71,15 +82,15 @@ class BootstrapResult:
     def delta(self, fn: Callable[[dict], Any], level: float = 0.95, method: str = "bca") -> Derived:
         """Bootstrap standard error and interval of ``fn(params)``."""
         values = self._apply(fn)
-        est = np.asarray(_apply_one(fn, self._result))
-        accel = self._influence(fn) if method == "bca" else 0.0
+        est = np.asarray(_apply_one(fn, self.params, self.batched))
+        accel = self.acceleration(fn) if method == "bca" else 0.0
         lo, hi = _interval(values, est, self.converged, accel, level, method)
         return Derived(est, _nanstd(values, self.converged), lo, hi, level, method)
 
     def _apply(self, fn):
-        params = {**{k: np.asarray(v) for k, v in self._result.params.items()}}
+        params = {k: np.asarray(v) for k, v in self.params.items()}
         reps = {k: np.asarray(v) for k, v in self.replicates.items()}
-        batched = np.ndim(self._result.loglik) > 0
+        batched = self.batched
         shape = next(iter(reps.values())).shape[: 2 if batched else 1]
         full = {
             k: reps[k] if k in reps else np.broadcast_to(
@@ -96,12 +107,12 @@ class BootstrapResult:
     def _interval(self, name, fn, level, method):
         reps = np.asarray(self.replicates[name])
         est = np.asarray(self.estimate[name])
-        infl = self._influence(name) if method == "bca" else 0.0
+        infl = self.acceleration(name) if method == "bca" else 0.0
         return _interval(reps, est, self.converged, infl, level, method)
 
     def __repr__(self) -> str:
         n = np.shape(self.converged)[-1]
-        return f"BootstrapResult({self.kind}, {n} replicates, {self._result.family.name})"
+        return f"BootstrapResult({self.kind}, {n} replicates, {self.family_name})"
 
 
 class _Getter:
@@ -130,9 +141,9 @@ def _expand(ok, v):
     return ok.reshape(ok.shape + (1,) * (v.ndim - ok.ndim))
 
 
-def _apply_one(fn, result):
-    params = {k: jnp.asarray(v) for k, v in result.params.items()}
-    if np.ndim(result.loglik):
+def _apply_one(fn, params, batched):
+    params = {k: jnp.asarray(v) for k, v in params.items()}
+    if batched:
         return jax.vmap(lambda p: jnp.asarray(fn(p)))(params)
     return jnp.asarray(fn(params))
 
@@ -181,11 +192,8 @@ def _quantile_per_row(reps, probs, axis):
     return res.reshape(moved.shape[:-1])
 
 
-def _influence_factory(result, x, w, fixed):
+def _influence_factory(family, params, free, x, w, batched):
     """``accel(fn)``: BCa's acceleration for ``fn(params)`` (``None``: 0)."""
-    family = result.family
-    free = tuple(result.free_names)
-    batched = np.ndim(result.loglik) > 0
 
     def accel_one(params, xb, wb, fn):
         u_hat, unflatten = flatten_params(
@@ -222,12 +230,12 @@ def _influence_factory(result, x, w, fixed):
             if "params" not in cache:
                 cache["params"] = {k: accel(_Getter(k)) for k in free}
             return cache["params"][fn]
-        params = {k: jnp.asarray(v) for k, v in result.params.items()}
         prog = jax.jit(
             jax.vmap(lambda p, xb, wb: accel_one(p, xb, wb, fn)) if batched
             else (lambda p, xb, wb: accel_one(p, xb, wb, fn))
         )  # fmt: skip
-        return np.asarray(prog(params, jnp.asarray(x), None if w is None else jnp.asarray(w)))
+        values = {k: jnp.asarray(v) for k, v in params.items()}
+        return np.asarray(prog(values, jnp.asarray(x), None if w is None else jnp.asarray(w)))
 
     return accel
 
@@ -249,23 +257,29 @@ def _resampled_weights(key, w, m, n_obs, dtype):
 
 
 def bootstrap(
-    result,
+    family: Family,
+    params: Mapping[str, Any],
+    free: tuple[str, ...],
+    method: str,
+    refit: RefitData,
     n: int = 1000,
     kind: str = "nonparametric",
     key: Any = 0,
-    chunk_size: int | None = None,
+    replicates_per_call: int | None = None,
 ) -> BootstrapResult:
-    """Refit ``n`` bootstrap replicates of ``result``'s data.
+    """Refit ``n`` bootstrap replicates of the fit at ``params`` (made by
+    ``method``) of ``refit``'s data; each dataset of a batch gets its own
+    ``n`` replicates. Called by :meth:`jaxmle.FitResult.bootstrap`.
 
     Args:
-        result: a :class:`jaxmle.FitResult` (or a ``fit_many`` result: each
-            dataset gets its own ``n`` replicates).
+        family, params, free, method: the fit.
+        refit: its data and options.
         n: the number of replicates.
         kind: ``"nonparametric"`` (resample the observations) or
             ``"parametric"`` (draw from the fitted model).
         key: a PRNG key or integer seed.
-        chunk_size: replicates per compiled call (default: about ``2**24``
-            values at a time).
+        replicates_per_call: replicates per compiled call (default: about
+            ``2**24`` values at a time).
 
     Example:
         >>> import numpy as np, jaxmle as jm
@@ -274,57 +288,75 @@ def bootstrap(
         >>> boot.replicates["shape"].shape
         (200,)
     """
-    from jaxmle.many import fit_many
-
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
         raise ValueError(f"n must be an integer >= 2, got {n!r}")
     if kind not in KINDS:
         raise ValueError(f"unknown bootstrap kind {kind!r}; choose one of {', '.join(KINDS)}")
-    ctx = result._needs_data("the bootstrap")
-    key = jax.random.key(int(key)) if isinstance(key, (int, np.integer)) else key
-    family = result.family
-    x, w = ctx.arrays()
+    if replicates_per_call is not None:
+        replicates_per_call = positive_int("replicates_per_call", replicates_per_call)
+    key = as_key(key)
+    x, w = refit.arrays()
     x = jnp.asarray(x)
     w = None if w is None else jnp.asarray(w)
-    batched = ctx.batched
+    batched = refit.batched
     xs = x if batched else x[None]
     ws = None if w is None else (w if batched else w[None])
     b_data, n_obs = xs.shape[0], xs.shape[1]
-    params = {k: jnp.asarray(v) for k, v in result.params.items()}
+    dtype = x.dtype
+    params = {k: jnp.asarray(v) for k, v in params.items()}
     pb = params if batched else {k: v[None] for k, v in params.items()}
-    free = tuple(result.free_names)
-    if chunk_size is None:
-        chunk_size = max(1, _CHUNK_VALUES // max(1, int(np.prod(xs.shape[1:]))))
+    per_call = datasets_per_call(xs.shape[1:], replicates_per_call)
+    # The replicates are refitted as the original was (without a mini-batch
+    # size: full-batch), from the original estimate unless it was a closed form.
+    opts = refit.options
+    options = FitOptions(
+        method=opts.method if opts.optimizer is None else "auto",
+        optimizer=opts.optimizer,
+        max_iter=opts.max_iter,
+        tol=opts.tol,
+    )
+    fixed, _ = check_fixed_init(family, refit.fixed or None, None, dtype)
+    plan = make_plan(family, options, fixed, dtype)
+    n_free = free_dimension(family, xs.shape[1:], dtype, fixed)
 
     reps = {k: [] for k in free}
     ok = []
+    failed = 0
     for d in range(b_data):
         xd = xs[d]
         wd = None if ws is None else ws[d]
         pd = {k: v[d] for k, v in pb.items()}
         init = None
-        if result.method not in ("closed_form",) and np.all(
-            [np.all(np.isfinite(np.asarray(pd[k]))) for k in free]
+        if (
+            method != "closed_form"
+            and opts.optimizer is None
+            and np.all([np.all(np.isfinite(np.asarray(pd[k]))) for k in free])
         ):
             init = {k: np.asarray(pd[k]) for k in free}
-        for start in range(0, n, chunk_size):
-            m = min(chunk_size, n - start)
+        _, init_v = check_fixed_init(family, fixed, init, dtype)
+        for start in range(0, n, per_call):
+            m = min(per_call, n - start)
             key, sub = jax.random.split(key)
             if kind == "nonparametric":
-                wb = _resampled_weights(sub, wd, m, n_obs, x.dtype)
+                wb = _resampled_weights(sub, wd, m, n_obs, dtype)
                 xb = jnp.broadcast_to(xd, (m, *xd.shape))
             else:
-                xb = family.sample(pd, sub, (m, n_obs)).astype(x.dtype)
-                wb = None if wd is None else jnp.full((m, n_obs), jnp.sum(wd) / n_obs, x.dtype)
-            fits = fit_many(
-                family, xb, weights=wb, method=ctx.method if ctx.optimizer is None else "auto",
-                optimizer=ctx.optimizer, init=init if ctx.optimizer is None else None,
-                fixed=ctx.fixed or None, max_iter=ctx.max_iter, tol=ctx.tol, on_invalid="flag",
-            )  # fmt: skip
+                xb = family.sample(pd, sub, (m, n_obs)).astype(dtype)
+                wb = None if wd is None else jnp.full((m, n_obs), jnp.sum(wd) / n_obs, dtype)
+            out = run_batch(family, plan, xb, wb, init_v, fixed, as_key(None), n_free, m)
+            status = np.asarray(out.report.status)
             for k in free:
-                reps[k].append(np.asarray(fits.params[k]))
-            ok.append(np.asarray(fits.converged))
-    per = -(-n // chunk_size)
+                reps[k].append(np.asarray(out.estimates.params[k]))
+            ok.append(status == Status.CONVERGED)
+            failed += int(np.sum(~np.isin(status, [Status.CONVERGED, Status.INVALID_DATA])))
+    if failed:
+        warnings.warn(
+            f"{family.name} bootstrap: {failed} of {n * b_data} replicate fits did not "
+            "converge; they are left out of every statistic",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    per = -(-n // per_call)
     replicates = {
         k: np.stack([np.concatenate(v[d * per : (d + 1) * per]) for d in range(b_data)])
         for k, v in reps.items()
@@ -334,5 +366,5 @@ def bootstrap(
         replicates = {k: v[0] for k, v in replicates.items()}
         conv = conv[0]
     estimate = {k: np.asarray(params[k]) for k in free}
-    accel = _influence_factory(result, x, w, ctx.fixed)
-    return BootstrapResult(replicates, estimate, conv, kind, result, accel)
+    accel = _influence_factory(family, params, free, x, w, batched)
+    return BootstrapResult(replicates, estimate, conv, kind, params, family.name, batched, accel)

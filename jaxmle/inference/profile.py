@@ -22,15 +22,19 @@ returned as that boundary (``inf``, ``0``, ...).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import ndtri
 
+from jaxmle._engine.objective import Objective, total_weight
+from jaxmle._engine.refit import RefitData
 from jaxmle.families.base import Family, flatten_params
 from jaxmle.reduction import default_chunk
-from jaxmle.solvers.driver import Status
-from jaxmle.solvers.newton import newton_minimize
+from jaxmle.solvers import newton_minimize
+from jaxmle.status import Status
 
 __all__ = ["profile_bounds_u", "profile_conf_int"]
 
@@ -41,9 +45,6 @@ _FAR = 60.0  # Wald standard errors (in u) beyond which an end counts as unbound
 def profile_bounds_u(family: Family, fixed, u_hat, unflatten, x, w, level, chunk):
     """``(lower, upper)`` in ``u`` for every free coordinate, one dataset
     (traceable; ``u_hat`` the MLE)."""
-    from jaxmle.fit import Objective
-    from jaxmle.objective import total_weight
-
     p = u_hat.shape[0]
     n = total_weight(x, w)
     obj = Objective(family, fixed, unflatten, x, w, n, chunk, False)
@@ -126,12 +127,16 @@ _interval_program_many = jax.jit(
 )
 
 
-def profile_conf_int(result, level: float, x, w, fixed, batched: bool = False):
+def profile_conf_int(
+    family: Family,
+    params: Mapping[str, jax.Array],
+    free: tuple[str, ...],
+    refit: RefitData,
+    level: float,
+) -> dict[str, tuple[jax.Array, jax.Array]]:
     """``{name: (lower, upper)}`` profile-likelihood intervals for every free
-    parameter of ``result`` (a fit of ``x``, or a batch of fits of the rows of
-    ``x`` when ``batched``)."""
-    family = result.family
-    free = tuple(result.free_names)
+    parameter of the fit at ``params`` of ``refit``'s data (a batch of fits of
+    its datasets when ``refit.batched``)."""
     for k in free:
         if family.constraints[k].event_ndim:
             raise ValueError(
@@ -143,9 +148,10 @@ def profile_conf_int(result, level: float, x, w, fixed, batched: bool = False):
             f"profile intervals need a regular MLE; {family.name}'s "
             f"{', '.join(family.boundary_params)} sits on the boundary of the support"
         )
-    params = {k: jnp.asarray(v) for k, v in result.params.items()}
+    params = {k: jnp.asarray(v) for k, v in params.items()}
     chunk = default_chunk()
     lvl = jnp.asarray(level, np.asarray(params[free[0]]).dtype)
-    program = _interval_program_many if batched else _interval_program
-    out = program(family, free, fixed, params, x, w, lvl, chunk)
+    program = _interval_program_many if refit.batched else _interval_program
+    x, w = refit.arrays()
+    out = program(family, free, refit.fixed, params, x, w, lvl, chunk)
     return {k: tuple(out[k]) for k in free}  # jit sorts dict keys

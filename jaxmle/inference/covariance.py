@@ -22,7 +22,7 @@ delta method, :math:`\Sigma_\theta = J \Sigma_u J^T` with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
 from functools import partial
 from typing import Any
 
@@ -30,15 +30,30 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxmle._engine.objective import observed_information_matrix
+from jaxmle._engine.plan import free_names
 from jaxmle.families.base import Family, flatten_params
 
-__all__ = ["COV_TYPES", "LRTResult", "covariance", "information", "lrt"]
+__all__ = [
+    "COV_TYPES",
+    "INFORMATION_KINDS",
+    "PARAMETRIZATIONS",
+    "check_cov_type",
+    "covariance",
+    "covariance_for",
+    "covariance_many",
+    "information_program",
+    "with_cov_type",
+]
 
 COV_TYPES = ("observed", "expected", "robust")
+INFORMATION_KINDS = ("observed", "expected")
+PARAMETRIZATIONS = ("constrained", "unconstrained")
 _MC_DRAWS = 1 << 14
 
 
 def check_cov_type(cov_type: Any) -> str:
+    """``cov_type``, or a ``ValueError`` listing the choices."""
     if not isinstance(cov_type, str) or cov_type not in COV_TYPES:
         raise ValueError(f"unknown cov_type {cov_type!r}; choose one of {', '.join(COV_TYPES)}")
     return cov_type
@@ -97,7 +112,7 @@ def _expected_u(family, params, free, theta, full, u_hat, dtype):
 def covariance_u(family, fixed, params, x, w, n, cov_type: str):
     """``(u_hat, cov_u, jac)``: the covariance in ``u`` of the chosen type and
     ``J = d theta / d u`` at the estimate (traceable)."""
-    free = tuple(k for k in family.param_names if k not in fixed)
+    free = free_names(family, fixed)
     u_hat, theta, full = _coordinates(family, params, free)
     jac = jax.jacfwd(theta)(u_hat)
     forced = family.unit_information(params)  # non-smooth log-density (Laplace)
@@ -119,7 +134,7 @@ def covariance_u(family, fixed, params, x, w, n, cov_type: str):
 
 def covariance(family, fixed, params, x, w, n, cov_type: str):
     """``(cov, stderr)`` of the free constrained parameters (traceable)."""
-    free = tuple(k for k in family.param_names if k not in fixed)
+    free = free_names(family, fixed)
     _, cov_u, jac = covariance_u(family, fixed, params, x, w, n, cov_type)
     cov = jac @ cov_u @ jac.T
     _, unflatten_free = flatten_params({k: params[k] for k in free}, free)
@@ -163,48 +178,10 @@ def covariance_many(family, fixed, params, x, w, cov_type):
     )
 
 
-def information(
-    fam: Family | str,
-    params: Any,
-    x: Any,
-    *,
-    kind: str = "observed",
-    parametrization: str = "constrained",
-    weights: Any = None,
-) -> jax.Array:
-    r"""The information matrix of the whole sample at ``params``.
-
-    Args:
-        fam: a family, family class or registered name.
-        params: ``{name: value}`` (all parameters).
-        x: the observations.
-        kind: ``"observed"`` (:math:`-\nabla^2 \ell`, autodiff) or
-            ``"expected"`` (:math:`n\,\mathcal I`, see the module docstring).
-        parametrization: ``"constrained"`` (the parameters as given; flattened in
-            ``param_names`` order) or ``"unconstrained"`` (the solver's ``u``).
-        weights: optional frequency weights.
-
-    In the constrained parametrization the observed information includes the
-    score's curvature term; at the MLE both parametrizations are related by
-    :math:`I_u = J^T I_\theta J`.
-    """
-    from jaxmle.families.registry import resolve
-    from jaxmle.likelihood import _prepare
-
-    if kind not in ("observed", "expected"):
-        raise ValueError(f"unknown kind {kind!r}; choose 'observed' or 'expected'")
-    if parametrization not in ("constrained", "unconstrained"):
-        raise ValueError(
-            f"unknown parametrization {parametrization!r}; choose 'constrained' or 'unconstrained'"
-        )
-    family, p, xv, w = _prepare(resolve(fam), params, x, weights)
-    return _information_program(family, p, xv, w, kind, parametrization)
-
-
 @partial(jax.jit, static_argnums=(0, 4, 5))
-def _information_program(family, p, x, w, kind, parametrization):
-    from jaxmle.likelihood import observed_information
-
+def information_program(family, p, x, w, kind: str, parametrization: str) -> jax.Array:
+    """The ``kind`` information of the whole sample at ``p`` in ``parametrization``
+    (``"constrained"``: flattened in ``param_names`` order; ``"unconstrained"``)."""
     names = family.param_names
     n = jnp.asarray(x.shape[0], x.dtype) if w is None else jnp.sum(w)
     u_hat, theta, full = _coordinates(family, p, names)
@@ -213,7 +190,7 @@ def _information_program(family, p, x, w, kind, parametrization):
             return _observed_u(family, full, u_hat, x, w)
         return n * _expected_u(family, p, names, theta, full, u_hat, u_hat.dtype)
     if kind == "observed":
-        return observed_information(family, p, x, w, names)
+        return observed_information_matrix(family, p, x, w, names)
     closed = family.expected_information(p)
     if closed is not None:
         return n * jnp.asarray(closed, x.dtype)
@@ -224,52 +201,13 @@ def _information_program(family, p, x, w, kind, parametrization):
     return inv_jac.T @ info_u @ inv_jac
 
 
-# ---- tests between models ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LRTResult:
-    """A likelihood-ratio test: ``statistic = 2 (loglik_full - loglik_restricted)``,
-    asymptotically chi-square with ``df`` degrees of freedom under the
-    restricted model (Wilks); ``pvalue`` is its upper tail."""
-
-    statistic: Any
-    df: int
-    pvalue: Any
-
-    def __repr__(self) -> str:
-        if np.ndim(self.statistic) == 0:
-            stat, p = float(self.statistic), float(self.pvalue)
-            return f"LRTResult(statistic={stat:.6g}, df={self.df}, pvalue={p:.4g})"
-        return f"LRTResult(df={self.df}, {np.size(self.statistic)} tests)"
-
-
-def lrt(restricted, full) -> LRTResult:
-    """Likelihood-ratio test of a restricted fit against a fuller one.
-
-    Both fits must be of the same data (equal ``n``); the restricted model is
-    nested in the full one (for example ``fixed=`` parameters, or a family that
-    is a special case). ``df = full.n_params - restricted.n_params``. Works on
-    :func:`jaxmle.fit_many` results dataset by dataset.
-
-    Example:
-        >>> import numpy as np, jaxmle as jm
-        >>> x = np.random.default_rng(0).gamma(1.0, 2.0, 500)
-        >>> test = jm.lrt(jm.fit("exponential", x), jm.fit("gamma", x))
-        >>> test.df, bool(test.pvalue > 0.01)
-        (1, True)
-    """
-    from scipy import stats
-
-    df = int(full.n_params) - int(restricted.n_params)
-    if df <= 0:
-        raise ValueError(
-            f"the full model must have more free parameters than the restricted one "
-            f"(got {full.n_params} and {restricted.n_params})"
-        )
-    n_r, n_f = np.asarray(restricted.n, float), np.asarray(full.n, float)
-    if n_r.shape != n_f.shape or not np.allclose(n_r, n_f, rtol=1e-12, equal_nan=True):
-        raise ValueError("the two fits are not of the same data (their n differ)")
-    stat = 2.0 * (np.asarray(full.loglik, float) - np.asarray(restricted.loglik, float))
-    stat = np.maximum(stat, 0.0)  # rounding below the restricted optimum
-    return LRTResult(statistic=stat, df=df, pvalue=stats.chi2.sf(stat, df))
+def with_cov_type(result: Any, fixed, x, w, cov_type: str, *, batched: bool = False) -> Any:
+    """``result`` (a fit of ``x``, or a batch of fits of its rows when
+    ``batched``) with ``cov`` and ``stderr`` of ``cov_type`` (``"observed"``:
+    unchanged)."""
+    if cov_type == "observed":
+        return result
+    program = covariance_many if batched else covariance_for
+    cov, stderr = program(result.family, fixed, result.params, x, w, cov_type)
+    stderr = {k: stderr[k] for k in result.free_names}  # jit sorts dict keys
+    return dataclasses.replace(result, cov=cov, stderr=stderr, cov_type=cov_type)

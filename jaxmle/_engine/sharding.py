@@ -24,6 +24,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from jaxmle._engine.output import FitOutput
+from jaxmle._engine.plan import FitPlan, free_names, newton_plan
+from jaxmle._engine.program import fit_body
+from jaxmle.families.base import Family
+
 __all__ = ["fit_sharded", "is_sharded", "shard_data"]
 
 _AXIS = "data"
@@ -76,8 +81,11 @@ def _mesh_of(x: jax.Array) -> tuple[Mesh, str]:
     return Mesh(np.array(devices), (_AXIS,)), _AXIS
 
 
-def fit_sharded(body, family, plan, x, w, init, fixed, key):
-    """Run the fit program ``body`` with each device reducing its shard.
+def fit_sharded(
+    family: Family, plan: FitPlan, x: jax.Array, w, init, fixed, key
+) -> tuple[FitOutput, jax.Array]:
+    """Run the fit program with each device reducing its shard:
+    ``(FitOutput, n_invalid)``.
 
     The starting point (the family's ``init``, or the closed form) is
     computed on the global array first, so every device starts, and stays,
@@ -97,11 +105,13 @@ def fit_sharded(body, family, plan, x, w, init, fixed, key):
         w = jnp.ones(x.shape[0], x.dtype)
     w = jax.device_put(w, sharding)
 
-    free = [k for k in family.param_names if k not in fixed]
-    if plan.path == "closed_form":
+    free = free_names(family, fixed)
+    if plan.path == "closed_form":  # Newton from the closed form on the global array
         estimate = jax.jit(family.closed_form)(x, w)
         init = {k: estimate[k] for k in free}
-        plan = replace(plan, path="newton", max_iter=100, gtol=1e-10, xtol=1e-5)
+        plan = newton_plan(plan, family, x.dtype)
+        if plan.path == "statistics":  # the start is the estimate: Newton on the data
+            plan = replace(plan, path="newton")
     elif plan.path == "newton":
         start = jax.jit(family.init)(x, w)
         init = {**{k: start[k] for k in free}, **init}
@@ -111,7 +121,7 @@ def fit_sharded(body, family, plan, x, w, init, fixed, key):
         return jax.tree.map(lambda t: jax.lax.psum(t, axis), tree)
 
     def local(xs, ws):
-        return body(family, plan, xs, ws, init, fixed, key, reduce=psum)
+        return fit_body(family, plan, xs, ws, init, fixed, key, reduce=psum)
 
     program = jax.jit(_shard_map(local, mesh, in_specs=(P(axis), P(axis)), out_specs=P()))
     return program(x, w)

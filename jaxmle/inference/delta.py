@@ -3,12 +3,12 @@ r"""Functions of the parameters: estimate, standard error and interval.
 By the delta method, :math:`\widehat{\mathrm{var}}\, g(\hat\theta) = \nabla g^T
 \hat\Sigma \nabla g` with :math:`\hat\Sigma` the fit's covariance (of its
 ``cov_type``) and the gradient by autodiff; by the bootstrap, the spread of
-:math:`g` over the refitted replicates (:mod:`jaxmle.bootstrap`).
+:math:`g` over the refitted replicates (:mod:`jaxmle.inference.bootstrap`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,12 +58,20 @@ def _value_and_jacobian(fn: Callable, params, free):
     return g(theta), jax.jacobian(g)(theta)
 
 
-def delta_method(result, fn: Callable[[dict], Any], level: float = 0.95) -> Derived:
-    """:class:`Derived` for ``fn(params)`` of a fit (or of each fit of a batch)."""
+def delta_method(
+    params: Mapping[str, Any],
+    free: tuple[str, ...],
+    cov: Any,
+    fn: Callable[[dict], Any],
+    level: float = 0.95,
+    *,
+    batched: bool = False,
+) -> Derived:
+    """:class:`Derived` for ``fn(params)`` of a fit with covariance ``cov`` of
+    the ``free`` parameters (or of each fit of a batch when ``batched``)."""
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
-    free = tuple(result.free_names)
-    params = {k: jnp.asarray(v) for k, v in result.params.items()}
+    params = {k: jnp.asarray(v) for k, v in params.items()}
 
     def one(p, cov):
         est, jac = _value_and_jacobian(fn, p, free)
@@ -71,9 +79,9 @@ def delta_method(result, fn: Callable[[dict], Any], level: float = 0.95) -> Deri
         se = jnp.sqrt(jnp.einsum("ip,pq,iq->i", jac2, cov, jac2)).reshape(est.shape)
         return est, se
 
-    if np.ndim(result.loglik):
-        est, se = jax.vmap(one)(params, result.cov)
+    if batched:
+        est, se = jax.vmap(one)(params, cov)
     else:
-        est, se = one(params, result.cov)
+        est, se = one(params, cov)
     z = ndtri(0.5 + 0.5 * level)
     return Derived(est, se, est - z * se, est + z * se, level, "delta")

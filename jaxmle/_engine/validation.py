@@ -14,6 +14,7 @@ import numpy as np
 from jaxmle.families.base import Family
 
 __all__ = [
+    "as_numeric_array",
     "check_data_values",
     "float_dtype",
     "invalid_mask",
@@ -50,7 +51,8 @@ def _locations(mask: np.ndarray, values: np.ndarray, limit: int = 5, name: str =
     return f"{shown}{more}"
 
 
-def _as_numeric_array(name: str, a: Any) -> np.ndarray:
+def as_numeric_array(name: str, a: Any) -> np.ndarray:
+    """``a`` as a numpy array of real numbers (a ``TypeError`` naming ``name`` if not)."""
     if isinstance(a, (str, bytes)) or a is None:
         raise TypeError(f"{name} must be an array of numbers, got {type(a).__name__}")
     try:
@@ -75,7 +77,7 @@ def _checked_layout(family: Family, x: Any) -> np.ndarray | jax.Array:
         if jnp.issubdtype(arr.dtype, jnp.complexfloating):
             raise TypeError(f"x must be real, got complex dtype {arr.dtype}")
     else:
-        arr = _as_numeric_array("x", x)
+        arr = as_numeric_array("x", x)
     want = 1 + family.event_ndim
     if arr.ndim != want:
         expected = (
@@ -154,7 +156,7 @@ def validate_weights(w: Any, n: int, dtype: np.dtype) -> jax.Array | None:
     """Check frequency weights: shape ``(n,)``, finite, >= 0, not all zero."""
     if w is None:
         return None
-    arr = _as_numeric_array("weights", w)
+    arr = as_numeric_array("weights", w)
     if arr.shape != (n,):
         raise ValueError(f"weights must have shape ({n},) like x, got shape {arr.shape}")
     vals = arr.astype(dtype, copy=False)

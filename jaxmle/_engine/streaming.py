@@ -1,7 +1,7 @@
 """Fits to data that do not sit in device memory: host arrays, memmaps and
 iterables of chunks, streamed to the device one chunk at a time.
 
-Every pass sends the data chunk by chunk (``batch_size`` rows, default
+Every pass sends the data chunk by chunk (``chunk_size`` rows, default
 :func:`jaxmle.reduction.default_chunk`) and adds the chunk's partial sums on the
 device; JAX dispatches asynchronously, so the next chunk is read and copied
 while the device works on the current one. Device memory holds one or two
@@ -26,24 +26,36 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxmle._engine.output import FitOutput, newton_report
+from jaxmle._engine.plan import (
+    FitOptions,
+    FitPlan,
+    as_key,
+    check_fixed_init,
+    free_names,
+    make_plan,
+    newton_plan,
+)
+from jaxmle._engine.program import canonical_point, solve_statistics_program
+from jaxmle._engine.validation import check_data_values, float_dtype, invalid_mask
 from jaxmle.families.base import Family, flatten_params
 from jaxmle.reduction import default_chunk, derivative_pass, reduce_terms
-from jaxmle.solvers.driver import Status
-from jaxmle.solvers.newton import (
+from jaxmle.solvers import (
     curvature_scale,
+    minibatch_steps,
     newton_init,
     newton_update,
-    scaled_gradient,
+    shuffled_batches,
 )
-from jaxmle.validation import check_data_values, float_dtype, invalid_mask
+from jaxmle.status import Status
 
-__all__ = ["ChunkSource", "fit_stream", "is_stream"]
+__all__ = ["ChunkSource", "StreamFit", "fit_stream", "is_stream"]
 
 _STATISTICS_ROWS = 1 << 20
 # Host arrays bigger than this share of the device's memory are streamed.
@@ -58,19 +70,19 @@ def _device_bytes() -> float:
     return float(stats.get("bytes_limit", np.inf))
 
 
-def is_stream(x: Any, family: Family, batch_size: int | None) -> bool:
+def is_stream(x: Any, family: Family, bounded: bool) -> bool:
     """Whether ``jm.fit`` streams ``x`` instead of copying it to the device.
 
     Streamed: memmaps, iterables of arrays (chunks), functions returning such
     an iterator, and numpy arrays that are larger than half the device memory
-    or come with ``batch_size`` (bounded device memory).
+    or come with a chunk or mini-batch size (``bounded``: bounded device memory).
     """
     if isinstance(x, jax.Array):
         return False
     if isinstance(x, np.memmap) or callable(x) or isinstance(x, Iterator):
         return True
     if isinstance(x, np.ndarray):
-        return batch_size is not None or x.nbytes > _DEVICE_SHARE * _device_bytes()
+        return bounded or x.nbytes > _DEVICE_SHARE * _device_bytes()
     # A list of arrays is a list of chunks; nested Python lists are one array.
     return (
         isinstance(x, (list, tuple))
@@ -101,7 +113,7 @@ class ChunkSource:
                 raise ValueError(
                     f"weights must have shape ({x.shape[0]},) like x, got {self.weights.shape}"
                 )
-            self._factory: Callable[[], Iterable] = lambda: (
+            self.factory: Callable[[], Iterable] = lambda: (
                 x[i : i + rows] for i in range(0, x.shape[0], rows)
             )
             self.reiterable = True
@@ -111,15 +123,15 @@ class ChunkSource:
                 raise ValueError("weights are supported for array data only, not for chunks")
             self.indexable = None
             if callable(x):
-                self._factory, self.reiterable = x, True
+                self.factory, self.reiterable = x, True
             elif isinstance(x, Iterator):
-                self._factory, self.reiterable = (lambda it=x: it), False
+                self.factory, self.reiterable = (lambda it=x: it), False
             else:
-                self._factory, self.reiterable = (lambda: iter(x)), True
+                self.factory, self.reiterable = (lambda: iter(x)), True
         self.dtype: np.dtype | None = None
         self._used = False
 
-    def _as_float(self, c: Any) -> np.ndarray:
+    def as_float(self, c: Any) -> np.ndarray:
         arr = np.asarray(c)
         if arr.dtype == object or not (
             np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
@@ -144,8 +156,8 @@ class ChunkSource:
             )
         self._used = True
         start = 0
-        for raw in self._factory():
-            arr = self._as_float(raw)
+        for raw in self.factory():
+            arr = self.as_float(raw)
             for j in range(0, arr.shape[0], self.rows):
                 yield self.padded(arr[j : j + self.rows], start)
                 start += min(self.rows, arr.shape[0] - j)
@@ -224,64 +236,52 @@ def _stream_sum(source: ChunkSource, program: Callable) -> tuple[Any, Any]:
     return sums, n
 
 
-def fit_stream(family: Family, x: Any, **kw: Any):
+class StreamFit(NamedTuple):
+    """A streamed fit: its output, the plan it ran, the validated fixed values."""
+
+    output: FitOutput
+    plan: FitPlan
+    fixed: dict[str, jax.Array]
+
+
+def fit_stream(
+    family: Family,
+    x: Any,
+    weights: Any,
+    options: FitOptions,
+    init: Any,
+    fixed: Any,
+    key: Any,
+) -> StreamFit:
     """``jm.fit`` on a streamed source; see the module docstring."""
-    from dataclasses import replace
-
-    from jaxmle.fit import (
-        _GTOL,
-        _make_plan,
-        _solve_statistics,
-        check_fixed_init,
-        finish_outputs,
-        finish_result,
-    )
-
-    method, batch_size = kw["method"], kw["batch_size"]
     # One pass of sufficient statistics costs a dispatch per chunk: bigger chunks.
-    rows = batch_size or (_STATISTICS_ROWS if family.has_statistics else default_chunk())
-    source = ChunkSource(family, x, kw["weights"], rows)
+    rows = options.chunk_size or options.batch_size
+    rows = rows or (_STATISTICS_ROWS if family.has_statistics else default_chunk())
+    source = ChunkSource(family, x, weights, rows)
     if source.reiterable:
-        raw_first = next(iter(source._factory()), None)
+        raw_first = next(iter(source.factory()), None)
     else:  # peek at a one-shot iterator, then put the chunk back
         raw_first = next(x, None)
-        source._factory = lambda first=raw_first, rest=x: _prepend(first, rest)
+        source.factory = lambda first=raw_first, rest=x: _prepend(first, rest)
     if raw_first is None:
         raise ValueError("x has no chunks: at least one observation is needed")
-    first = source._as_float(raw_first)[:rows]
+    first = source.as_float(raw_first)[:rows]
     dtype = np.dtype(source.dtype)
-    fixed_v, init_v = check_fixed_init(family, kw["fixed"], kw["init"], dtype)
-    plan = _make_plan(
-        family,
-        method,
-        kw["optimizer"],
-        fixed_v,
-        kw["max_iter"],
-        kw["tol"],
-        dtype,
-        batch_size,
-        kw["epochs"],
-    )
+    fixed_v, init_v = check_fixed_init(family, fixed, init, dtype)
+    plan = make_plan(family, options, fixed_v, dtype)
     if plan.path == "optax":
         raise ValueError(
             f"method={plan.method!r} without batch_size needs the data in memory; for "
             "streamed data use method='newton' (exact passes) or 'adam'/'sgd' with batch_size"
         )
-    if plan.path == "closed_form":  # closed forms need the data at once: Newton
-        gtol = _GTOL["newton"][1 if dtype != np.float64 else 0]
-        path = "statistics" if family.has_statistics else "newton"
-        plan = replace(
-            plan, method="newton", path=path, max_iter=100, gtol=gtol, xtol=float(np.sqrt(gtol))
-        )
-    free = tuple(k for k in family.param_names if k not in fixed_v)
+    plan = newton_plan(plan, family, dtype)  # closed forms need the data at once
+    free = free_names(family, fixed_v)
     passes = 0
 
     if plan.path == "statistics":
         sums, n = _stream_sum(source, partial(_chunk_statistics, family))
-        raw = _solve_statistics(family, plan, sums, n, init_v, fixed_v)
-        return finish_result(
-            family, plan.method, fixed_v, finish_outputs(family, fixed_v, raw), None
-        )
+        out = solve_statistics_program(family, plan, sums, n, init_v, fixed_v)
+        return StreamFit(out, plan, fixed_v)
     if not source.reiterable:
         raise TypeError(
             f"fitting {family.name} needs several passes over the data, but x is a "
@@ -298,7 +298,7 @@ def fit_stream(family: Family, x: Any, **kw: Any):
         return _stream_sum(source, program)
 
     if plan.path == "minibatch":
-        u0 = _stream_minibatch(family, plan, source, x, u0, start, fixed_v, full_pass, kw)
+        u0 = _stream_minibatch(family, plan, source, x, u0, start, fixed_v, full_pass, key)
         passes += plan.epochs + 1
         settings = (plan.polish_max_iter, plan.polish_gtol, float(np.sqrt(plan.polish_gtol)))
     else:
@@ -306,25 +306,21 @@ def fit_stream(family: Family, x: Any, **kw: Any):
     state, more, n = _stream_newton(full_pass, u0, *settings)
     passes += more
     if family.reorders_params:
-        canonical = family.canonicalize(family.to_constrained(unflatten(state.u)))
-        u_c, _ = flatten_params(family.to_unconstrained({k: canonical[k] for k in free}), free)
+        u_c = canonical_point(family, free, unflatten, state.u)
         (_, _, h), n = full_pass(u_c)
         state = state._replace(u=u_c, hess=-h / n)
         passes += 1
 
-    out = {
-        "u_parts": unflatten(state.u),
-        "hess_u": state.hess,
-        "exact": None,
-        "loglik": -n * state.value,
-        "n": n,
-        "n_passes": jnp.asarray(passes, jnp.int32),
-        "n_iter": jnp.maximum(state.n_iter, 0),
-        "grad_norm": jnp.max(jnp.abs(scaled_gradient(state.grad, state.hess))),
-        "step_norm": state.step_norm,
-        "status": state.status,
-    }
-    return finish_result(family, plan.method, fixed_v, finish_outputs(family, fixed_v, out), None)
+    out = FitOutput(
+        u_parts=unflatten(state.u),
+        hess_u=state.hess,
+        exact=None,
+        loglik=-n * state.value,
+        n=n,
+        n_passes=jnp.asarray(passes, jnp.int32),
+        report=newton_report(state),
+    )
+    return StreamFit(out, plan, fixed_v)
 
 
 def _prepend(first: np.ndarray, rest: Iterator) -> Iterator:
@@ -345,37 +341,26 @@ def _stream_newton(full_pass, u0, max_iter, gtol, xtol):
     return state, passes, n
 
 
-def _stream_minibatch(family, plan, source, x, u0, template, fixed, full_pass, kw):
+def _stream_minibatch(family, plan, source, x, u0, template, fixed, full_pass, key):
     """Mini-batch optax epochs over the streamed chunks; returns the point to polish."""
-    import optax
-
-    from jaxmle.fit import _as_key
-
     (_, _, hess0), n = full_pass(u0)
     scale = curvature_scale(-hess0 / n)
     tx = plan.optimizer
     b = min(plan.batch_size, source.rows)
-    key = _as_key(kw["key"])
+    key = as_key(key)
     free = tuple(k for k in family.param_names if k in template)
     _, unflatten = flatten_params(template, free)
 
     @jax.jit
     def chunk_steps(z, opt_state, xc, wc, k):
-        n_b = xc.shape[0] // b
-        perm = jax.random.permutation(k, xc.shape[0])[: n_b * b].reshape(n_b, b)
-
         def batch_value(z, idx):
             u = u0 + z / scale
             lp = family.logpdf(family.to_constrained(unflatten(u)) | fixed, xc[idx])
             wb = wc[idx]
             return -jnp.sum(jnp.where(wb > 0, wb * lp, 0.0)) * (n / b) / n
 
-        def step(c, idx):
-            z, s = c
-            upd, s = tx.update(jax.grad(batch_value)(z, idx), s, z)
-            return (optax.apply_updates(z, upd).astype(z.dtype), s), None
-
-        return jax.lax.scan(step, (z, opt_state), perm)[0]
+        batches = shuffled_batches(k, xc.shape[0], b)
+        return minibatch_steps(tx, batch_value, z, opt_state, batches)
 
     z = jnp.zeros_like(u0)
     opt_state = tx.init(z)
@@ -401,4 +386,4 @@ def _stream_minibatch(family, plan, source, x, u0, template, fixed, full_pass, k
 
 def _array_chunk(source: ChunkSource, start: int):
     x = source.indexable
-    return source.padded(source._as_float(x[start : start + source.rows]), start)
+    return source.padded(source.as_float(x[start : start + source.rows]), start)

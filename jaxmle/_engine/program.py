@@ -1,0 +1,264 @@
+"""The fit of one in-memory dataset, traced as one program.
+
+The cost of a fit is the number of passes over the data times the cost of a
+pass, and every path here keeps the first factor small:
+
+* **closed form** (normal, exponential, ...): the estimate, then one pass for
+  the information at the estimate;
+* **sufficient statistics** (gamma, beta, inverse gamma): one pass reduces the
+  data to ``n`` and the sums of ``family.statistics(x)``; Newton then runs on
+  those sums at O(1) cost per iteration (two programs: only the pass depends
+  on the data's shape);
+* **Newton** (every other family): one fused pass per iteration computes the
+  value, gradient and Hessian (:func:`jaxmle.reduction.derivative_pass`), on
+  ``family.features(x)`` computed once (``log x`` for a Weibull);
+* **optax** (``lbfgs``, ``adam``, ``sgd`` or any transformation): full-batch
+  steps on standardized coordinates ``z = D (u - u0)``, ``D = sqrt(diag H(u0))``
+  (unit curvature at the start, so one learning rate fits every family), or,
+  with a mini-batch size, shuffled mini-batch epochs followed by exact Newton
+  passes that land on the full-data MLE.
+
+Every pass is chunked (``plan.chunk`` samples at a time, inside the compiled
+program), so memory beyond the data is bounded. Data values are checked on
+the device in the first pass (the count of invalid values is returned beside
+the output).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxmle._engine.compile import jit_fit
+from jaxmle._engine.objective import Objective, count_invalid, total_loglik, total_weight
+from jaxmle._engine.output import FitOutput, SolverReport, newton_report
+from jaxmle._engine.plan import FitPlan, free_names
+from jaxmle.families.base import Family, flatten_params
+from jaxmle.reduction import reduce_terms
+from jaxmle.solvers import (
+    OptaxSolver,
+    curvature_scale,
+    iterative_solve,
+    minibatch_steps,
+    newton_minimize,
+    scaled_gradient,
+    shuffled_batches,
+    value_grad_hessian,
+)
+from jaxmle.status import Status
+
+__all__ = [
+    "canonical_point",
+    "fit_body",
+    "fit_program",
+    "solve_statistics",
+    "solve_statistics_program",
+    "statistics_pass",
+    "statistics_pass_program",
+]
+
+
+def statistics_pass(family: Family, plan: FitPlan, x, w, reduce=None):
+    """``(sums of family.statistics, n_invalid)`` in one pass over ``x``."""
+    combine = (lambda v: v) if reduce is None else reduce
+    sums = combine(reduce_terms(family.statistics, x, w, chunk=plan.stat_chunk))
+    if w is None:
+        # Statistics are non-finite for any value outside the support (a
+        # family contract, tested), so the value check costs no pass.
+        finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(t)) for t in sums]))
+        return sums, jnp.where(finite, 0, 1)
+    return sums, count_invalid(family, x, plan.chunk, reduce)
+
+
+def solve_statistics(family: Family, plan: FitPlan, sums, n, init, fixed) -> FitOutput:
+    """Newton on the sufficient statistics: O(1) per iteration, no data."""
+    free = free_names(family, fixed)
+    start = {**family.init_from_statistics(sums, n), **init}
+    start = {k: jnp.asarray(start[k], n.dtype) for k in free}
+    u0, unflatten = flatten_params(family.to_unconstrained(start), free)
+
+    def f_stats(u):
+        params = {**family.to_constrained(unflatten(u)), **fixed}
+        return -family.loglik_from_statistics(params, sums, n) / n
+
+    state = newton_minimize(
+        partial(value_grad_hessian, f_stats),
+        u0,
+        max_iter=plan.max_iter,
+        gtol=plan.gtol,
+        xtol=plan.xtol,
+    )
+    return FitOutput(
+        u_parts=unflatten(state.u),
+        hess_u=state.hess,
+        exact=None,
+        loglik=-n * state.value,
+        n=n,
+        n_passes=jnp.asarray(1, jnp.int32),
+        report=newton_report(state),
+    )
+
+
+def _statistics_pass_body(family, plan, x, w):
+    return (*statistics_pass(family, plan, x, w), total_weight(x, w))
+
+
+# ``(sums, n_invalid, n)``: the data-dependent half of a statistics fit.
+statistics_pass_program = jit_fit(_statistics_pass_body, size_arg=2, static_argnums=(0, 1))
+# The data-free half, compiled once per family.
+solve_statistics_program = jit_fit(solve_statistics, static_argnums=(0, 1))
+
+
+def canonical_point(family: Family, free, unflatten, u_hat):
+    """``u`` of the canonical representative of ``u_hat`` (label switching in
+    mixtures: ``family.canonicalize``)."""
+    canonical = family.canonicalize(family.to_constrained(unflatten(u_hat)))
+    return flatten_params(family.to_unconstrained({k: canonical[k] for k in free}), free)[0]
+
+
+def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None):
+    """The whole fit of ``family`` to in-memory data: ``(FitOutput, n_invalid)``.
+
+    ``reduce`` (set by :mod:`jaxmle._engine.sharding` inside ``shard_map``)
+    sums partial results across devices; ``None`` on one device.
+    """
+    combine = (lambda v: v) if reduce is None else reduce
+    free = free_names(family, fixed)
+    n_here = total_weight(x, w)
+    n = combine(n_here)
+    n_local = None if reduce is None else n_here
+    exact = None
+
+    if plan.path == "statistics":
+        sums, n_invalid = statistics_pass(family, plan, x, w, reduce)
+        return solve_statistics(family, plan, sums, n, init, fixed), n_invalid
+    n_invalid = count_invalid(family, x, plan.chunk, reduce)
+    if plan.path == "closed_form":
+        estimate = {k: jnp.asarray(v, x.dtype) for k, v in family.closed_form(x, w).items()}
+        u_hat, unflatten = flatten_params(family.to_unconstrained(estimate), free)
+        obj = Objective(family, fixed, unflatten, x, w, n, plan.chunk, False, reduce, n_local)
+        _, grad_u, hess_u = obj.derivatives(u_hat)
+        exact = estimate
+        loglik = combine(total_loglik(family, {**estimate, **fixed}, x, w))  # u may be infinite
+        passes = 2
+        report = SolverReport(
+            n_iter=jnp.asarray(0, jnp.int32),
+            grad_norm=jnp.max(jnp.abs(scaled_gradient(grad_u, hess_u))),
+            step_norm=jnp.asarray(0.0, x.dtype),
+            status=jnp.asarray(Status.CONVERGED, jnp.int32),
+        )
+    else:
+        data = family.features(x) if plan.precompute else x
+        first = family.init_features(data, w) if plan.precompute else None
+        start = {**(family.init(x, w) if first is None else first), **init}
+        start = {k: jnp.asarray(start[k], x.dtype) for k in free}
+        u0, unflatten = flatten_params(family.to_unconstrained(start), free)
+        obj = Objective(
+            family, fixed, unflatten, data, w, n, plan.chunk, plan.precompute, reduce, n_local
+        )
+        passes = 1 + int(plan.precompute)
+        if plan.path == "newton":
+            state = newton_minimize(
+                obj.derivatives, u0, max_iter=plan.max_iter, gtol=plan.gtol, xtol=plan.xtol
+            )
+            u_hat, hess_u, value = state.u, state.hess, state.value
+            report = newton_report(state)
+            passes = passes + state.n_evals
+        else:
+            u_hat, hess_u, value, report, more = _optax_path(plan, obj, u0, key)
+            passes = passes + more
+        if family.reorders_params:  # label switching: move to the canonical point
+            u_hat = canonical_point(family, free, unflatten, u_hat)
+            _, _, hess_u = obj.derivatives(u_hat)
+            passes = passes + 1
+        # f is the negative mean log-likelihood (canonicalizing a mixture keeps it).
+        loglik = -n * value
+
+    out = FitOutput(
+        u_parts=unflatten(u_hat),
+        hess_u=hess_u,
+        exact=exact,
+        loglik=loglik,
+        n=n,
+        n_passes=jnp.asarray(passes, jnp.int32),
+        report=report,
+    )
+    return out, n_invalid
+
+
+fit_program = jit_fit(fit_body, size_arg=2, static_argnums=(0, 1))
+
+
+def _optax_path(plan: FitPlan, obj: Objective, u0, key):
+    """Full-batch optax steps, or mini-batch epochs then Newton polishing.
+
+    Returns ``(u_hat, hess_u, value, report, passes)``.
+    """
+    value0, grad0, hess0 = obj.derivatives(u0)
+    scale = curvature_scale(hess0)
+    solver = OptaxSolver(plan.optimizer)
+    if plan.path == "minibatch":
+        z_sgd = _minibatch_epochs(plan, obj, u0, scale, key)
+        state = newton_minimize(
+            obj.derivatives,
+            u0 + z_sgd / scale,
+            max_iter=plan.polish_max_iter,
+            gtol=plan.polish_gtol,
+            xtol=float(np.sqrt(plan.polish_gtol)),
+        )
+        report = newton_report(state)
+        return state.u, state.hess, state.value, report, 1 + plan.epochs + state.n_evals
+    state = iterative_solve(
+        solver,
+        lambda z: obj.value(u0 + z / scale),
+        jnp.zeros_like(u0),
+        (value0, grad0 / scale, hess0 / jnp.outer(scale, scale)),
+        max_iter=plan.max_iter,
+        gtol=plan.gtol,
+        xtol=plan.xtol,
+    )
+    u_hat = u0 + state.z / scale
+    _, _, hess_u = obj.derivatives(u_hat)
+    report = SolverReport(
+        n_iter=state.n_iter,
+        grad_norm=jnp.max(jnp.abs(solver.convergence_grad(state.grad, state.extra))),
+        step_norm=state.step_norm,
+        status=state.status,
+    )
+    # Each step evaluates the objective and gradient once (line searches more).
+    return u_hat, hess_u, state.value, report, 2 + state.n_iter
+
+
+def _minibatch_epochs(plan: FitPlan, obj: Objective, u0, scale, key: Any):
+    """``plan.epochs`` shuffled passes of mini-batch optax steps on the
+    standardized coordinates; returns the final ``z``.
+
+    Each step follows an unbiased estimate of the full-data objective: the
+    batch's weighted log-likelihood scaled by ``N / batch_size``.
+    """
+    data = obj.data
+    n_total = jax.tree.leaves(data)[0].shape[0]
+    b = min(plan.batch_size, n_total)
+    tx = plan.optimizer
+
+    def batch_value(z, idx):
+        part = jax.tree.map(lambda a: a[idx], data)
+        wb = None if obj.w is None else obj.w[idx]
+        u = u0 + z / scale
+        terms = obj.terms(u, part)
+        if wb is not None:
+            terms = jnp.where(wb > 0, wb * terms, 0.0)
+        return -jnp.sum(terms) * (n_total / b) / obj.n
+
+    def epoch(carry, k):
+        z, opt_state = carry
+        batches = shuffled_batches(k, n_total, b)
+        return minibatch_steps(tx, batch_value, z, opt_state, batches), None
+
+    z0 = jnp.zeros_like(u0)
+    (z, _), _ = jax.lax.scan(epoch, (z0, tx.init(z0)), jax.random.split(key, plan.epochs))
+    return z
