@@ -360,7 +360,7 @@ class ManyFitResult(FitResult):
         if not -b <= i < b:
             raise IndexError(f"dataset index {i} is out of range for {b} datasets")
         i = int(i) % b
-        data = {k: jax.tree.map(lambda a: a[i], getattr(self, k)) for k in _DATA_FIELDS}
+        data = {k: _row(getattr(self, k), i) for k in _DATA_FIELDS}
         meta = {k: getattr(self, k) for k in _META_FIELDS if k not in ("note", "refit")}
         note = self.note[i] if self.note else ""
         refit = self.refit
@@ -462,6 +462,14 @@ class ManyFitResult(FitResult):
             f"ManyFitResult({self.family.name}: {len(self)} datasets, {ok} converged, "
             f"method={self.method!r})"
         )
+
+
+def _row(value: Any, i: int) -> Any:
+    """Dataset ``i`` of a batched field (dicts keep their key order, which
+    ``jax.tree.map`` would sort)."""
+    if isinstance(value, dict):
+        return {k: v[i] for k, v in value.items()}
+    return value[i]
 
 
 _ACCOUNTED = [Status.CONVERGED, Status.INVALID_DATA, Status.DEGENERATE]

@@ -335,6 +335,18 @@ _SHARDED_SCRIPT = textwrap.dedent(
             xs = jax.device_put(x, NamedSharding(mesh, P("data")))
             row["array"] = {k: float(v) for k, v in jm.fit(name, xs).params.items()}
         out[name] = row
+    # float32 closed-form families: Newton from the closed form on the shards,
+    # with float32's tolerances (a float64 tolerance cannot be met in float32).
+    f32 = {}
+    for name in ("normal", "exponential", "lognormal"):
+        x = np.abs(rng.normal(3.0, 1.0, 10_002)).astype(np.float32)
+        one = jm.fit(name, x)
+        spread = jm.fit(name, x, devices=jax.devices())
+        f32[name] = {"one": {k: float(v) for k, v in one.params.items()},
+                     "many": {k: float(v) for k, v in spread.params.items()},
+                     "converged": bool(spread.converged),
+                     "dtype": str(next(iter(spread.params.values())).dtype)}
+    out["float32"] = f32
     print(json.dumps(out))
     """
 )
@@ -348,6 +360,10 @@ def test_sharded_fits_match_one_device():
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
+    for name, row in out.pop("float32").items():
+        assert row["dtype"] == "float32" and row["converged"], (name, row)
+        for k, v in row["one"].items():
+            assert row["many"][k] == pytest.approx(v, rel=2e-5), (name, k)
     for name, row in out.items():
         for k, v in row["one"].items():
             assert row["many"][k] == pytest.approx(v, rel=1e-9), (name, k)
