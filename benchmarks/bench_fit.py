@@ -12,9 +12,9 @@ no location) at N = 1e5 and 1e6, measures:
 * the log-likelihood each reached, both evaluated in float64 by scipy at the
   respective estimates, and the ratio scipy time / jaxmle time.
 
-Writes a markdown table beside this script
-(``bench_fit_results_<platform>_<dtype>.md``)
-with the machine it ran on.
+Writes a markdown table with the machine it ran on, ``bench_fit_<dtype>.md``, into
+``benchmarks/results/<date>-<machine>/`` (``--out`` names another folder, or a
+``.md`` file).
 
 Run: ``python benchmarks/bench_fit.py`` (``--dtype float32`` for the GPU default).
 """
@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import best as _best, machine as _machine
+from _common import best as _best, machine as _machine, results_dir as _results_dir
 
 
 def main() -> None:
@@ -34,7 +34,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="results folder (default benchmarks/results/<date>-<machine>/) or a .md file",
+    )
     args = parser.parse_args()
 
     import jax
@@ -111,7 +116,6 @@ def main() -> None:
 
     import jaxmle
 
-    platform_name = jax.devices()[0].platform
     lines = [
         f"# bench_fit: jaxmle {jaxmle.__version__} vs scipy.stats ({args.dtype})",
         "",
@@ -134,7 +138,11 @@ def main() -> None:
             f"| {r['scipy_ms'] / r['fit_ms']:.2f} | {r['ll']:.4f} | {r['sp_ll']:.4f} "
             f"| {r['ll'] - r['sp_ll']:+.2e} |"
         )
-    out = args.out or Path(__file__).with_name(f"bench_fit_results_{platform_name}_{args.dtype}.md")
+    if args.out is not None and args.out.suffix == ".md":
+        out = args.out
+        out.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        out = _results_dir(args.out) / f"bench_fit_{args.dtype}.md"
     out.write_text("\n".join(lines) + "\n")
     print(f"\nwrote {out}")
 

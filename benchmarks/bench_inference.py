@@ -10,7 +10,8 @@ against what users run instead, in one run (float64).
 3. the fit with standard errors against statsmodels' ``GenericLikelihoodModel``
    (Newton), and their standard errors side by side.
 
-Writes ``bench_inference_results_<platform>.{json,md}`` beside this script.
+Writes ``bench_inference.{json,md}`` into ``benchmarks/results/<date>-<machine>/``
+(``--out`` names another folder, ``--out-prefix`` the files' path without suffix).
 Run: ``python benchmarks/bench_inference.py``.
 """
 
@@ -25,14 +26,17 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import best as _best, machine as _machine
+from _common import best as _best, machine as _machine, results_dir as _results_dir
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--loop", type=int, default=50, help="scipy bootstrap replicates timed")
-    parser.add_argument("--out-prefix", default=None)
+    parser.add_argument(
+        "--out", default=None, help="results folder (default benchmarks/results/<date>-<machine>/)"
+    )
+    parser.add_argument("--out-prefix", default=None, help="path of the files without suffix")
     args = parser.parse_args(argv)
 
     import jax
@@ -122,16 +126,13 @@ def main(argv=None) -> None:
     for k, v in rows.items():
         print(k, json.dumps(v))
 
-    import jax as _jax
-
     stamp = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     command = ("python benchmarks/bench_inference.py " + shlex.join(sys.argv[1:])).strip()
-    platform = _jax.devices()[0].platform
-    prefix = (
-        Path(args.out_prefix)
-        if args.out_prefix
-        else Path(__file__).with_name(f"bench_inference_results_{platform}")
-    )
+    if args.out_prefix:
+        prefix = Path(args.out_prefix)
+        prefix.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        prefix = _results_dir(args.out) / "bench_inference"
     payload = {"machine": machine, "command": command, "date": stamp, "rows": rows}
     prefix.with_suffix(".json").write_text(json.dumps(payload, indent=1))
     b, p, f = (

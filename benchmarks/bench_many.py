@@ -15,9 +15,10 @@ run, float64:
 
 The loops are timed on the first datasets only, until ``--loop-seconds`` have
 passed (at least 20 datasets), and extrapolated to B: the table says how many
-were timed. Writes ``bench_many_results_<platform>.json`` (machine, versions,
-command, rows) and ``.md`` (table and PASS/FAIL against the targets) beside
-this script unless ``--out-prefix`` says otherwise.
+were timed. Writes ``bench_many.json`` (machine, versions, command, rows) and
+``.md`` (table and PASS/FAIL against the targets) into
+``benchmarks/results/<date>-<machine>/`` (``--out`` names another folder,
+``--out-prefix`` the files' path without suffix).
 
 Run: ``python benchmarks/bench_many.py`` or, quickly,
 ``python benchmarks/bench_many.py --grids 1000x1000 --families gamma``.
@@ -35,7 +36,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import best as _best, machine as _machine
+from _common import best as _best, machine as _machine, results_dir as _results_dir
 
 FAMILIES = ("gamma", "weibull", "normal")
 DEFAULT_GRIDS = ("1000x1000", "10000x1000", "100000x100")
@@ -216,7 +217,10 @@ def main(argv=None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--loop-seconds", type=float, default=5.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out-prefix", default=None)
+    parser.add_argument(
+        "--out", default=None, help="results folder (default benchmarks/results/<date>-<machine>/)"
+    )
+    parser.add_argument("--out-prefix", default=None, help="path of the files without suffix")
     args = parser.parse_args(argv)
 
     import jax
@@ -238,9 +242,12 @@ def main(argv=None) -> None:
                 f"dll {row['mean_dloglik_vs_scipy']:+.1e}",
                 flush=True,
             )
-    platform = jax.devices()[0].platform
-    default = Path(__file__).with_name(f"bench_many_results_{platform}")
-    write(rows, args, machine, Path(args.out_prefix) if args.out_prefix else default)
+    if args.out_prefix:
+        prefix = Path(args.out_prefix)
+        prefix.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        prefix = _results_dir(args.out) / "bench_many"
+    write(rows, args, machine, prefix)
 
 
 if __name__ == "__main__":

@@ -21,10 +21,11 @@ by default), measures:
 8. whether jaxmle's fit converged.
 
 Sizes whose float64 data would exceed 40% of the available RAM are skipped (and
-said so). Writes, beside this script unless ``--out-prefix`` says otherwise,
-``bench_scale_results_<platform>.json`` (machine, versions, command, rows),
-``.md`` (a table and PASS/FAIL against the project's targets) and ``.png``
-(log-log plot of time against N; needs matplotlib).
+said so). Writes, into ``benchmarks/results/<date>-<machine>/`` (``--out`` names
+another folder, ``--out-prefix`` the files' path without suffix),
+``bench_scale.json`` (machine, versions, command, rows), ``.md`` (a table and
+PASS/FAIL against the project's targets) and ``.png`` (log-log plot of time
+against N; needs matplotlib).
 
 Run: ``python benchmarks/bench_scale.py`` (the full run, meant for a GPU), or a
 quick one such as
@@ -48,7 +49,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import best as _best, machine as _machine
+from _common import best as _best, machine as _machine, results_dir as _results_dir
 
 FAMILIES = ("normal", "gamma", "weibull", "student_t")
 DTYPES = ("float64", "float32")
@@ -355,7 +356,12 @@ def main() -> None:
     parser.add_argument("--scipy-max-n", type=_size, default=10**7)
     parser.add_argument("--scipy-max-n-t", type=_size, default=10**6, help="for student_t")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out-prefix", type=Path, default=None)
+    parser.add_argument(
+        "--out", default=None, help="results folder (default benchmarks/results/<date>-<machine>/)"
+    )
+    parser.add_argument(
+        "--out-prefix", type=Path, default=None, help="path of the files without suffix"
+    )
     args = parser.parse_args()
 
     import jax
@@ -369,7 +375,7 @@ def main() -> None:
 
     dev = jax.devices()[0]
     platform_name = dev.platform
-    prefix = args.out_prefix or Path(__file__).with_name(f"bench_scale_results_{platform_name}")
+    prefix = args.out_prefix or _results_dir(args.out) / "bench_scale"
     command = "python " + " ".join(shlex.quote(a) for a in sys.argv)
     machine = _machine()
     print(machine, flush=True)
