@@ -47,10 +47,10 @@ def main() -> None:
     if args.dtype == "float64":
         jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
-    from jaxmle.objective import total_loglik
     from scipy import stats
 
     import jaxmle as jm
+    from jaxmle.likelihood import total_loglik
 
     families = {
         "gamma": (

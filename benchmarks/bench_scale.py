@@ -369,9 +369,9 @@ def main() -> None:
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
     import scipy
-    from jaxmle.objective import total_loglik
 
     import jaxmle as jm
+    from jaxmle.likelihood import total_loglik
 
     dev = jax.devices()[0]
     platform_name = dev.platform

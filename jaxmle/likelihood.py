@@ -1,5 +1,9 @@
 """The functional core at given (constrained) parameters: log-likelihood,
-score, information matrices."""
+score, information matrices.
+
+The entry points validate their input; :func:`total_loglik` is the traceable
+core they share (no validation: for use inside ``jit``, e.g. in benchmarks).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,14 @@ from jaxmle.inference.covariance import (
     information_program,
 )
 
-__all__ = ["fisher_information", "information", "loglik", "observed_information", "score"]
+__all__ = [
+    "fisher_information",
+    "information",
+    "loglik",
+    "observed_information",
+    "score",
+    "total_loglik",
+]
 
 
 def _prepare(fam, params, x, weights):

@@ -208,24 +208,8 @@ def _result(family, method, fixed_v, out: BatchOutput, xs, ws, on_invalid, n_fre
             "on_invalid='flag' to fit the others and get NaN for these"
         )
     free = free_names(family, fixed_v)
-    est, report = out.estimates, out.report
-    res = ManyFitResult(
-        params={k: est.params[k] for k in family.param_names},
-        loglik=out.loglik,
-        n=out.n,
-        n_iter=report.n_iter,
-        n_passes=out.n_passes,
-        grad_norm=report.grad_norm,
-        step_norm=report.step_norm,
-        status=report.status,
-        cov=est.cov,
-        stderr={k: est.stderr[k] for k in free},
-        family=family,
-        method=method,
-        free_names=free,
-        n_params=n_free,
-        note=tuple(notes),
-        refit=refit,
+    res = ManyFitResult.from_output(
+        family, method, free, n_free, out, out.estimates, refit, note=tuple(notes)
     )
     status = np.asarray(res.status)
     failed = np.flatnonzero(~np.isin(status, [Status.CONVERGED, Status.INVALID_DATA]))

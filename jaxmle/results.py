@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import ndtr, ndtri
 
+from jaxmle._engine.batch import BatchOutput
 from jaxmle._engine.output import Estimates, FitOutput
 from jaxmle._engine.refit import RefitData
 from jaxmle.families.base import Family
@@ -107,14 +108,17 @@ class FitResult:
         method: str,
         free_names: tuple[str, ...],
         n_params: int,
-        output: FitOutput,
+        output: FitOutput | BatchOutput,
         estimates: Estimates,
         refit: RefitData | None = None,
+        note: Any = "",
     ) -> FitResult:
-        """The result of a fit program's output and its estimates."""
+        """The result of a fit program's output (one fit, or a batch of fits
+        for a :class:`ManyFitResult`) and its estimates, with the parameters
+        in the family's order."""
         report = output.report
         return cls(
-            params=estimates.params,
+            params={k: estimates.params[k] for k in family.param_names},
             loglik=output.loglik,
             n=output.n,
             n_iter=report.n_iter,
@@ -123,11 +127,12 @@ class FitResult:
             step_norm=report.step_norm,
             status=report.status,
             cov=estimates.cov,
-            stderr=estimates.stderr,
+            stderr={k: estimates.stderr[k] for k in free_names},
             family=family,
             method=method,
             free_names=free_names,
             n_params=n_params,
+            note=note,
             refit=refit,
         )
 

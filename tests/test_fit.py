@@ -8,13 +8,13 @@ import optax
 import pytest
 
 import jaxmle as jm
-from jaxmle._engine.objective import total_loglik
 from jaxmle._engine.output import finish_program
 from jaxmle._engine.program import (
     fit_program,
     solve_statistics_program,
     statistics_pass_program,
 )
+from jaxmle.likelihood import total_loglik
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import jaxmle as jm
-from jaxmle._engine.objective import total_loglik
+from jaxmle.likelihood import total_loglik
 
 N = 5000
 

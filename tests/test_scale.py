@@ -18,8 +18,9 @@ import pytest
 from scipy import stats
 
 import jaxmle as jm
-from jaxmle._engine.objective import Objective, total_loglik
+from jaxmle._engine.objective import Objective
 from jaxmle.families.registry import resolve
+from jaxmle.likelihood import total_loglik
 from jaxmle.reduction import derivative_pass, reduce_terms
 
 sys.path.insert(0, os.path.dirname(__file__))
