@@ -28,14 +28,13 @@ from jaxmle._engine.plan import (
     FitOptions,
     as_key,
     check_fixed_init,
-    free_names,
     make_plan,
 )
 from jaxmle._engine.program import fit_program, solve_statistics_program, statistics_pass_program
 from jaxmle._engine.refit import RefitData
 from jaxmle._engine.sharding import fit_sharded, is_sharded, shard_data
 from jaxmle._engine.streaming import fit_stream, is_stream
-from jaxmle._engine.validation import check_data_values, prepare_data, validate_weights
+from jaxmle._engine.validation import check_data_values, free_names, prepare_data, validate_weights
 from jaxmle.families.base import Family
 from jaxmle.families.registry import resolve
 from jaxmle.inference.covariance import check_cov_type, with_cov_type

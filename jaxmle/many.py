@@ -28,7 +28,6 @@ from jaxmle._engine.plan import (
     FitOptions,
     as_key,
     check_fixed_init,
-    free_names,
     make_plan,
     positive_int,
 )
@@ -37,6 +36,7 @@ from jaxmle._engine.validation import (
     as_numeric_array,
     check_data_values,
     float_dtype,
+    free_names,
     invalid_mask,
 )
 from jaxmle.families.base import Family

@@ -26,9 +26,9 @@ import numpy as np
 
 from jaxmle._engine.compile import jit_fit
 from jaxmle._engine.output import Estimates, SolverReport, finish_body
-from jaxmle._engine.plan import FitPlan, free_names
+from jaxmle._engine.plan import FitPlan
 from jaxmle._engine.program import fit_body
-from jaxmle._engine.validation import float_dtype, invalid_mask
+from jaxmle._engine.validation import float_dtype, free_names, invalid_mask
 from jaxmle.families.base import Family, flatten_params
 from jaxmle.status import Status
 

@@ -18,7 +18,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxmle._engine.validation import invalid_mask
+from jaxmle._engine.validation import free_names, invalid_mask
 from jaxmle.families.base import Family, flatten_params
 from jaxmle.reduction import (
     accurate_sum,
@@ -108,7 +108,7 @@ class Objective:
 
     @property
     def free(self) -> tuple[str, ...]:
-        return tuple(k for k in self.family.param_names if k not in self.fixed)
+        return free_names(self.family, self.fixed)
 
     def params(self, u):
         """All parameters (constrained) at ``u``."""

@@ -28,7 +28,6 @@ __all__ = [
     "FitPlan",
     "as_key",
     "check_fixed_init",
-    "free_names",
     "make_plan",
     "newton_plan",
     "positive_int",
@@ -93,11 +92,6 @@ def positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
-
-
-def free_names(family: Family, fixed: Mapping[str, Any]) -> tuple[str, ...]:
-    """The estimated (not fixed) parameters, in the family's order."""
-    return tuple(k for k in family.param_names if k not in fixed)
 
 
 def _newton_tol(dtype: Any) -> float:

@@ -36,7 +36,8 @@ import numpy as np
 from jaxmle._engine.compile import jit_fit
 from jaxmle._engine.objective import Objective, count_invalid, total_loglik, total_weight
 from jaxmle._engine.output import FitOutput, SolverReport, newton_report
-from jaxmle._engine.plan import FitPlan, free_names
+from jaxmle._engine.plan import FitPlan
+from jaxmle._engine.validation import free_names
 from jaxmle.families.base import Family, flatten_params
 from jaxmle.reduction import reduce_terms
 from jaxmle.solvers import (

@@ -25,8 +25,9 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from jaxmle._engine.output import FitOutput
-from jaxmle._engine.plan import FitPlan, free_names, newton_plan
+from jaxmle._engine.plan import FitPlan, newton_plan
 from jaxmle._engine.program import fit_body
+from jaxmle._engine.validation import free_names
 from jaxmle.families.base import Family
 
 __all__ = ["fit_sharded", "is_sharded", "shard_data"]

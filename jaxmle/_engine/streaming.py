@@ -38,12 +38,11 @@ from jaxmle._engine.plan import (
     FitPlan,
     as_key,
     check_fixed_init,
-    free_names,
     make_plan,
     newton_plan,
 )
 from jaxmle._engine.program import canonical_point, solve_statistics_program
-from jaxmle._engine.validation import check_data_values, float_dtype, invalid_mask
+from jaxmle._engine.validation import check_data_values, float_dtype, free_names, invalid_mask
 from jaxmle.families.base import Family, flatten_params
 from jaxmle.reduction import default_chunk, derivative_pass, reduce_terms
 from jaxmle.solvers import (
@@ -191,7 +190,7 @@ def _chunk_statistics(family, xc, wc):
 
 @partial(jax.jit, static_argnums=(0, 1))
 def _chunk_derivatives(family, order, u, template, fixed, xc, wc):
-    free = tuple(k for k in family.param_names if k in template)
+    free = free_names(family, fixed)
     _, unflatten = flatten_params(template, free)
 
     def terms(v, d):
@@ -348,7 +347,7 @@ def _stream_minibatch(family, plan, source, x, u0, template, fixed, full_pass, k
     tx = plan.optimizer
     b = min(plan.batch_size, source.rows)
     key = as_key(key)
-    free = tuple(k for k in family.param_names if k in template)
+    free = free_names(family, fixed)
     _, unflatten = flatten_params(template, free)
 
     @jax.jit

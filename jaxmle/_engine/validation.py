@@ -17,6 +17,7 @@ __all__ = [
     "as_numeric_array",
     "check_data_values",
     "float_dtype",
+    "free_names",
     "invalid_mask",
     "prepare_data",
     "validate_data",
@@ -196,6 +197,11 @@ def _check_value(family: Family, name: str, value: Any, what: str, dtype) -> jax
             f"{what} {name!r}={shown} is outside its valid set {con.description} for {family.name}"
         )
     return jnp.asarray(arr, dtype=dtype)
+
+
+def free_names(family: Family, fixed: Mapping[str, Any]) -> tuple[str, ...]:
+    """The estimated (not fixed) parameters, in the family's order."""
+    return tuple(k for k in family.param_names if k not in fixed)
 
 
 def validate_partial_params(

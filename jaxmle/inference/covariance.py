@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxmle._engine.objective import observed_information_matrix
-from jaxmle._engine.plan import free_names
+from jaxmle._engine.validation import free_names
 from jaxmle.families.base import Family, flatten_params
 
 __all__ = [
