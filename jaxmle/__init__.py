@@ -21,7 +21,6 @@ from jaxmle.families import (
     Categorical as Categorical,
     Cauchy as Cauchy,
     ChiSquared as ChiSquared,
-    CumulativeHazardFamily as CumulativeHazardFamily,
     Custom as Custom,
     Dirichlet as Dirichlet,
     Exponential as Exponential,
@@ -60,6 +59,8 @@ from jaxmle.families import (
     register as register,
     support as support,
 )
+from jaxmle.families.base import CumulativeHazardFamily as CumulativeHazardFamily
+from jaxmle.families.scipy_bridge import ScipyEquivalent as ScipyEquivalent
 from jaxmle.fit import METHODS as METHODS, fit as fit
 from jaxmle.inference import (
     BootstrapResult as BootstrapResult,

@@ -111,7 +111,7 @@ def test_custom_family_fits_like_a_built_in():
     assert float(res.loglik) >= ref - 1e-6 * abs(ref)
     assert float(res.params["shape"]) == pytest.approx(c, rel=1e-3)
     assert float(res.params["rate"]) == pytest.approx(1 / scale, rel=1e-3)
-    info = np.asarray(jm.fisher_information(GOMPERTZ, res.params, x))
+    info = np.asarray(jm.observed_information(GOMPERTZ, res.params, x))
     np.testing.assert_allclose(np.asarray(res.cov), np.linalg.inv(info), rtol=1e-6)
     held = jm.fit(GOMPERTZ, x, fixed={"rate": 1.3}, method="lbfgs")
     assert bool(held.converged) and held.free_names == ("shape",)
@@ -160,3 +160,52 @@ def test_shifted_warns_where_the_likelihood_is_unbounded():
 def test_shifted_needs_a_positive_family():
     with pytest.raises(ValueError, match="x > 0 or x >= 0"):
         jm.Shifted(jm.Normal())
+
+
+def test_user_families_are_registrable(monkeypatch):
+    from jaxmle.families import registry
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # undone after
+
+    @jm.register("gompertz")  # a jm.Custom subclass has no class-level name: this gives it one
+    class Gompertz(jm.Custom):
+        def __init__(self):
+            super().__init__(
+                _gompertz_logpdf,
+                {"shape": "positive", "rate": "positive"},
+                name="gompertz",
+                support="positive",
+            )
+
+    assert Gompertz.name == "gompertz" and "gompertz" in jm.family_names()
+    assert type(jm.family("gompertz")) is Gompertz
+
+    @jm.register  # a subclass that names itself
+    class HalfCauchy(jm.Family):
+        name = "half_cauchy_test"
+        param_names = ("scale",)
+        constraints = {"scale": jm.constraints.positive}
+        support = jm.families.support.nonnegative_reals
+        scipy_equivalent = jm.families.ScipyEquivalent("halfcauchy", scale="scale")
+
+        def logpdf(self, params, x):
+            s = params["scale"]
+            return jnp.log(2.0 / jnp.pi) - jnp.log(s) - jnp.log1p((x / s) ** 2)
+
+    fam = jm.family("half_cauchy_test")
+    x = np.array([0.1, 0.5, 2.0])
+    np.testing.assert_allclose(
+        np.asarray(fam.logpdf({"scale": jnp.asarray(1.5)}, jnp.asarray(x))),
+        fam.scipy({"scale": 1.5}).logpdf(x),
+        rtol=1e-12,
+    )
+    assert not HalfCauchy.has_closed_form
+
+    with pytest.raises(ValueError, match="already registered"):
+        jm.register(type("Other", (jm.Normal,), {}))  # inherits the name "normal"
+    with pytest.raises(TypeError, match="no name"):
+        jm.register(type("Nameless", (jm.Family,), {}))
+    with pytest.raises(ValueError, match="is named 'normal'"):
+        jm.register("other")(type("Other", (jm.Normal,), {}))
+    with pytest.raises(ValueError, match="1/"):
+        jm.families.ScipyEquivalent("expon", scale="1/rate.x")

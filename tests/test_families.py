@@ -1,5 +1,6 @@
 """Every registered family against scipy.stats: logpdf, cdf, score, sampling,
-and the fitted optimum. Cases come from tests/cases_*.py."""
+and the fitted optimum. Cases come from tests/cases_*.py; the scipy
+distribution of each from the family's own ``scipy_equivalent``."""
 
 import jax
 import jax.numpy as jnp
@@ -12,30 +13,6 @@ import jaxmle as jm
 
 CASES = [pytest.param(c, id=c.label) for c in _ALL_CASES]
 IDS = None
-
-
-# Families whose fit programs take ~15-25 s to compile on a 2-core CPU (betaln
-# and its second derivatives): the fixed-parameter check (one more program) is
-# generic and is exercised by the other two- and three-parameter families.
-_SLOW_COMPILING = {"beta", "beta_binomial", "negative_binomial"}
-
-
-# The fixed-parameter check costs one more compiled program per family; the
-# mechanism is generic, so it runs on a spread of families (2 and 3 parameters,
-# continuous, discrete, vector-valued) rather than on all of them.
-_FIXED_CHECK = {
-    "normal",
-    "gamma",
-    "weibull",
-    "student_t",
-    "gev",
-    "skew_normal",
-    "loglogistic",
-    "burr",
-    "inverse_gaussian",
-    "zero_inflated_poisson",
-    "multivariate_normal",
-}
 
 
 def _where(pred):
@@ -70,12 +47,29 @@ def _total(fam, params, x):
 
 def test_registry_has_every_case_and_every_family_a_case():
     names = {c.name for c in _ALL_CASES}
-    assert names == set(jm.families())
+    assert names == set(jm.family_names())
     for case in _ALL_CASES:
         fam = case.family()
         assert fam.name == case.name
         assert fam == case.family() and hash(fam) == hash(case.family())
         assert fam.density and fam.scipy_equivalent, "documented in the table"
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_scipy_mapping_is_declared_once(case):
+    """``scipy()`` follows from the declaration, unless the declaration says it
+    is hand-written; a declaration reads only parameters and options."""
+    fam = case.family()
+    decl = fam.scipy_equivalent
+    written = type(fam).scipy is not jm.Family.scipy
+    if decl.dist is None:
+        assert written, "a hand-written declaration needs a scipy() method"
+        assert decl.names == frozenset() and not decl.args
+    else:
+        assert not written, "scipy() would state the mapping a second time"
+        assert callable(getattr(stats, decl.dist))
+        assert decl.names <= set(fam.param_names) | set(vars(fam)), decl.names
+        assert decl.text.startswith(f"{decl.dist}(")
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -172,7 +166,7 @@ def test_information_matches_central_differences_of_score(case):
     fam = case.family()
     x = case.draw(rng, 200)
     params = case.random_params(rng)
-    info = np.asarray(jm.fisher_information(fam, params, x))
+    info = np.asarray(jm.observed_information(fam, params, x))
     p = len(fam.param_names)
     assert info.shape == (p, p)
     np.testing.assert_allclose(info, info.T, rtol=1e-10)
@@ -197,7 +191,7 @@ def test_fit(case):
     # Reaches scipy's optimum (or, where scipy cannot fit, beats the truth and
     # the closed form); the reported log-likelihood is scipy's at our estimate.
     if case.scipy_fit is not None:
-        refs = [_scipy_logpdf(case.scipy_fit(x), x).sum()]
+        refs = [_scipy_logpdf(case.scipy_mle(x), x).sum()]
     else:
         refs = [_scipy_logpdf(_scipy(fam, case.params), x).sum()]
         if fam.has_closed_form:
@@ -217,7 +211,7 @@ def test_fit(case):
     smooth = not case.boundary_mle and fam.unit_information(res.params) is None
     # Two more programs to compile (~20 s on 2 cores for these families); the
     # checks below are generic and run for every other family.
-    smooth = smooth and case.name not in _SLOW_COMPILING
+    smooth = smooth and not case.slow_compile
     if smooth and all(fam.constraints[k].event_ndim == 0 for k in res.free_names):
         score = jm.score(fam, res.params, x)
         for k in res.free_names:
@@ -225,7 +219,7 @@ def test_fit(case):
 
     # cov is the inverse observed information (delta method at the MLE).
     if smooth and all(np.ndim(v) == 0 for v in res.params.values()) and not case.fit_kwargs:
-        info = np.asarray(jm.fisher_information(fam, res.params, x))
+        info = np.asarray(jm.observed_information(fam, res.params, x))
         ref = np.linalg.inv(info)
         np.testing.assert_allclose(
             np.asarray(res.cov), ref, rtol=1e-6, atol=1e-12 * np.abs(ref).max()
@@ -243,7 +237,7 @@ def test_fit(case):
 
     # Any parameter can be held fixed: at its MLE the others stay at theirs.
     held = fam.param_names[-1]
-    if case.name in _FIXED_CHECK:
+    if case.check_fixed:
         fixed = {held: np.asarray(res.params[held])}
         sub = jm.fit(fam, x, fixed=fixed)
         assert bool(sub.converged), sub.message

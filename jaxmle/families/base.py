@@ -7,10 +7,14 @@ of ``jax.jit``. A concrete family supplies only:
   parameter), and its data ``support``;
 * ``logpdf(params, x)``: the elementwise log-density (log-pmf if discrete);
 * ``init(x, w)``: a robust starting point (moments or quantiles);
-* optionally ``closed_form(x, w)``: the exact MLE, and ``scipy(params)``: the
-  equivalent frozen ``scipy.stats`` distribution.
+* optionally ``closed_form(x, w)``: the exact MLE, and ``scipy_equivalent``:
+  the equivalent ``scipy.stats`` distribution, declared once as data (see
+  :mod:`jaxmle.families.scipy_bridge`), from which ``scipy(params)`` follows.
 
-Everything else (fitting, standard errors, summaries) is generic.
+Everything else (fitting, standard errors, summaries) is generic. A fact is
+stated once: the registry reads ``name`` (see :func:`~jaxmle.families.registry.register`),
+and ``has_closed_form``, ``has_statistics`` and ``has_derivatives`` follow from
+which methods a family defines.
 """
 
 from __future__ import annotations
@@ -21,15 +25,21 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 
+from jaxmle.families._special import log1mexp
 from jaxmle.families.constraints import Constraint
+from jaxmle.families.scipy_bridge import ScipyEquivalent
 from jaxmle.families.support import Support
+from jaxmle.reduction import accurate_sum
 
 __all__ = [
     "CumulativeHazardFamily",
     "Family",
     "Params",
     "flatten_params",
+    "weighted_max",
     "weighted_mean",
+    "weighted_mean_var",
+    "weighted_min",
     "weighted_quantile",
 ]
 
@@ -57,12 +67,26 @@ def flatten_params(params: Mapping[str, Any], names: Sequence[str]):
 def weighted_mean(v: jax.Array, w: jax.Array | None) -> jax.Array:
     """Mean over axis 0 of ``v`` with optional frequency weights ``w`` of shape
     ``(N,)`` (accurate in float32; works for ``(N, ...)`` arrays)."""
-    from jaxmle.reduction import accurate_sum
-
     if w is None:
         return accurate_sum(v) / v.shape[0]
     wb = w.reshape(w.shape + (1,) * (v.ndim - 1))
     return accurate_sum(jnp.where(wb > 0, wb * v, 0.0)) / accurate_sum(w)
+
+
+def weighted_mean_var(v: jax.Array, w: jax.Array | None) -> tuple[jax.Array, jax.Array]:
+    """Mean and (biased) variance over axis 0, centred first for accuracy."""
+    m = weighted_mean(v, w)
+    return m, weighted_mean(jnp.square(v - m), w)
+
+
+def weighted_min(v: jax.Array, w: jax.Array | None) -> jax.Array:
+    """``min(v)`` over the observations with positive weight."""
+    return jnp.min(v) if w is None else jnp.min(jnp.where(w > 0, v, jnp.inf))
+
+
+def weighted_max(v: jax.Array, w: jax.Array | None) -> jax.Array:
+    """``max(v)`` over the observations with positive weight."""
+    return jnp.max(v) if w is None else jnp.max(jnp.where(w > 0, v, -jnp.inf))
 
 
 _QUANTILE_SAMPLE = 8192
@@ -95,21 +119,26 @@ class Family:
     class and options, so instances are usable as static ``jit`` arguments.
 
     Class attributes a family declares:
-        name: registry name (snake_case).
+        name: registry name (snake_case); ``@register`` reads it.
         param_names: parameter names, in order.
         constraints: ``{param: Constraint}``; each constraint's ``event_ndim``
             says whether the parameter is a scalar (0), vector (1) or matrix (2).
         support: the data support, used by validation.
         event_ndim: 0 for univariate data ``x.shape == (N,)``, 1 for
             multivariate data ``x.shape == (N, d)``.
-        has_closed_form: whether ``closed_form`` returns the exact MLE.
         reorders_params: whether ``canonicalize`` may permute the estimate
             (label switching in mixtures).
         boundary_params: parameters whose MLE lies on the boundary of the data
             support (pareto's scale = min(x)); they get no standard error and the
             others' are computed with them held at the estimate.
         density: the density as plain-text math, for the parametrization table.
-        scipy_equivalent: how ``scipy(params)`` maps onto scipy.stats, as text.
+        scipy_equivalent: the :class:`ScipyEquivalent` declaration that
+            ``scipy(params)``, the table and the tests read; ``None``: none.
+
+    Derived, not declared (set for each subclass from the methods it defines):
+        has_closed_form: ``closed_form`` is defined (returns the exact MLE).
+        has_statistics: ``statistics`` (and its companions) are defined.
+        has_derivatives: ``derivative_terms`` (and its companion) are defined.
     """
 
     name: ClassVar[str]
@@ -119,9 +148,17 @@ class Family:
     event_ndim: ClassVar[int] = 0
     has_closed_form: ClassVar[bool] = False
     density: ClassVar[str] = ""
-    scipy_equivalent: ClassVar[str] = ""
+    scipy_equivalent: ClassVar[ScipyEquivalent | None] = None
     reorders_params: ClassVar[bool] = False
     boundary_params: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Derive the ``has_...`` flags from the methods the subclass defines
+        (unless its body sets a flag itself)."""
+        super().__init_subclass__(**kwargs)
+        for flag, method in _CAPABILITIES.items():
+            if flag not in vars(cls):
+                setattr(cls, flag, getattr(cls, method) is not getattr(Family, method))
 
     def logpdf(self, params: Params, x: jax.Array) -> jax.Array:
         """Log-density (log-pmf if discrete) of each observation, shape ``(N,)``."""
@@ -152,8 +189,11 @@ class Family:
         raise NotImplementedError(f"{self.name} has no sampler")
 
     def scipy(self, params: Mapping[str, Any]) -> Any:
-        """The frozen ``scipy.stats`` distribution with these parameters."""
-        raise NotImplementedError(f"{self.name} has no scipy.stats equivalent")
+        """The frozen ``scipy.stats`` distribution with these parameters, as
+        ``scipy_equivalent`` declares it."""
+        if self.scipy_equivalent is None or self.scipy_equivalent.dist is None:
+            raise NotImplementedError(f"{self.name} has no scipy.stats equivalent")
+        return self.scipy_equivalent.freeze(params, vars(self))
 
     def canonicalize(self, params: Params) -> Params:
         """A canonical representative of equivalent parameter points (mixtures
@@ -196,6 +236,7 @@ class Family:
     #: Whether the log-likelihood depends on the data only through ``n`` and
     #: the sums of ``statistics(x)`` (an exponential family): a fit then makes
     #: one pass over the data and solves on those sums in O(1) per iteration.
+    #: Set by defining ``statistics`` (see ``__init_subclass__``).
     has_statistics: ClassVar[bool] = False
 
     def statistics(self, x: jax.Array) -> tuple[jax.Array, ...]:
@@ -235,6 +276,7 @@ class Family:
     #: Whether the family writes its log-likelihood's derivatives out
     #: (``derivative_terms`` and ``derivatives_from_terms``): Newton's passes
     #: then sum a few per-sample terms instead of autodiff's derivatives.
+    #: Set by defining ``derivative_terms`` (see ``__init_subclass__``).
     has_derivatives: ClassVar[bool] = False
 
     def derivative_terms(self, params: Params, feats: Any) -> tuple[jax.Array, ...]:
@@ -281,6 +323,14 @@ class Family:
         return hash((type(self), tuple(sorted(vars(self).items()))))
 
 
+#: ``has_...`` flag -> the method whose definition sets it (Family.__init_subclass__).
+_CAPABILITIES = {
+    "has_closed_form": "closed_form",
+    "has_statistics": "statistics",
+    "has_derivatives": "derivative_terms",
+}
+
+
 class CumulativeHazardFamily(Family):
     r"""A family whose distribution is given by its cumulative hazard
     :math:`H(x) = -\log S(x)`: ``cdf``, ``logcdf`` and ``logsf`` follow stably,
@@ -296,8 +346,6 @@ class CumulativeHazardFamily(Family):
         return -jnp.expm1(-self.cum_hazard(params, x))
 
     def logcdf(self, params, x):
-        from jaxmle.families._math import log1mexp
-
         return log1mexp(self.cum_hazard(params, x))
 
     def logsf(self, params, x):

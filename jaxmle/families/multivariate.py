@@ -20,9 +20,10 @@ from jax.scipy.linalg import solve_triangular
 from jax.scipy.special import gammaln, xlogy
 
 from jaxmle.families import constraints as C, support as S
-from jaxmle.families._math import HALF_LOG_2PI
+from jaxmle.families._special import HALF_LOG_2PI
 from jaxmle.families.base import Family, Params, weighted_mean
 from jaxmle.families.registry import register
+from jaxmle.families.scipy_bridge import ScipyEquivalent
 
 __all__ = ["Dirichlet", "MultivariateNormal", "ScipyDirichletRows", "positive_vector"]
 
@@ -92,7 +93,7 @@ def _mvn_mle(x: jax.Array, w: jax.Array | None) -> Params:
     return {"mean": mean, "cov": 0.5 * (cov + cov.T)}
 
 
-@register("multivariate_normal")
+@register
 class MultivariateNormal(Family):
     r"""Multivariate normal distribution in :math:`\mathbb{R}^d`.
 
@@ -113,7 +114,7 @@ class MultivariateNormal(Family):
     It exists when the (weighted) rows span :math:`\mathbb{R}^d` (at least
     ``d + 1`` points in general position). ``init`` is the closed form, with
     ``1e-6 * trace(cov) / d`` added to the diagonal where it is singular.
-    scipy: ``multivariate_normal(mean=mean, cov=cov)``. There is no ``cdf``.
+    There is no ``cdf``.
     """
 
     name = "multivariate_normal"
@@ -121,9 +122,8 @@ class MultivariateNormal(Family):
     constraints = {"mean": C.real_vector, "cov": C.positive_definite}
     support = S.real_vectors
     event_ndim = 1
-    has_closed_form = True
     density = "exp(-(x-mean)' cov^-1 (x-mean) / 2) / sqrt((2 pi)^d det(cov)), x in R^d"
-    scipy_equivalent = "multivariate_normal(mean=mean, cov=cov)"
+    scipy_equivalent = ScipyEquivalent("multivariate_normal", mean="mean", cov="cov")
 
     def logpdf(self, params, x):
         mean, cov = params["mean"], params["cov"]
@@ -172,11 +172,6 @@ class MultivariateNormal(Family):
                     f"got shape {np.shape(params['cov'])}"
                 )
 
-    def scipy(self, params):
-        from scipy import stats
-
-        return stats.multivariate_normal(mean=params["mean"], cov=params["cov"])
-
 
 class ScipyDirichletRows:
     """``scipy.stats.dirichlet(alpha)`` taking data as rows, like jaxmle.
@@ -211,7 +206,7 @@ class ScipyDirichletRows:
         return f"ScipyDirichletRows(alpha={np.array2string(self.alpha, precision=6)})"
 
 
-@register("dirichlet")
+@register
 class Dirichlet(Family):
     r"""Dirichlet distribution on the simplex :math:`\{x_k > 0, \sum_k x_k = 1\}`.
 
@@ -227,9 +222,9 @@ class Dirichlet(Family):
     so :math:`\hat s = \sum_k m_k(1-m_k) / \sum_k v_k - 1` and
     :math:`\hat\alpha = \hat s\, m` (pooling the columns, which is steadier
     than one column's formula).
-    scipy: ``dirichlet(alpha=concentration)``, which takes ``x`` transposed,
-    ``(d, N)``; :meth:`scipy` therefore returns a :class:`ScipyDirichletRows`
-    wrapper whose ``logpdf``/``pdf`` take rows.
+    scipy's ``dirichlet`` takes ``x`` transposed, ``(d, N)``; :meth:`scipy`
+    therefore returns a :class:`ScipyDirichletRows` wrapper whose
+    ``logpdf``/``pdf`` take rows.
     """
 
     name = "dirichlet"
@@ -238,7 +233,9 @@ class Dirichlet(Family):
     support = S.simplex_rows
     event_ndim = 1
     density = "Gamma(sum_k a_k) / prod_k Gamma(a_k) * prod_k x_k^(a_k - 1), x on the simplex"
-    scipy_equivalent = "dirichlet(alpha=concentration), x transposed (via a rows wrapper)"
+    scipy_equivalent = ScipyEquivalent.hand_written(
+        "dirichlet(alpha=concentration), x transposed (via a rows wrapper)"
+    )
 
     def logpdf(self, params, x):
         a = params["concentration"]

@@ -1,43 +1,90 @@
-"""Name -> family registry: ``jm.family("gamma")``, ``jm.families()``."""
+"""Name -> family registry: ``jm.family("gamma")``, ``jm.family_names()``.
+
+A family class is registered under its own ``name``, so the name is stated
+once, in the class::
+
+    @register
+    class Gamma(Family):
+        name = "gamma"
+        ...
+
+A class that has no ``name`` of its own (a subclass of ``jm.Custom``, say) is
+registered with ``@register("gompertz")``, which gives it that name.
+Registration is explicit (a decorator, not a side effect of subclassing), so a
+subclass made for a test or an experiment does not join the registry unasked.
+"""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, overload
 
-__all__ = ["families", "family", "register", "resolve"]
+from jaxmle.families.base import Family
 
-_REGISTRY: dict[str, type] = {}
+__all__ = ["family", "family_class", "family_names", "register", "resolve"]
 
-T = TypeVar("T", bound=type)
+_REGISTRY: dict[str, type[Family]] = {}
 
-
-def register(name: str) -> Callable[[T], T]:
-    """Class decorator: make a family available as ``family(name)``."""
-
-    def deco(cls: T) -> T:
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
-            raise ValueError(f"a family named {name!r} is already registered")
-        _REGISTRY[name] = cls
-        return cls
-
-    return deco
+F = TypeVar("F", bound=type[Family])
 
 
-def families() -> list[str]:
+@overload
+def register(target: F, /) -> F: ...
+@overload
+def register(target: str, /) -> Callable[[F], F]: ...
+
+
+def register(target, /):
+    """Class decorator: make a family class available as ``family(name)``.
+
+    ``@register`` registers the class under its ``name`` attribute;
+    ``@register("name")`` does the same for a class without one, and sets it
+    (a class that has a different ``name`` is an error).
+
+    Raises:
+        TypeError: not a :class:`Family` subclass, or no name to register under.
+        ValueError: another class is registered under that name.
+    """
+    if isinstance(target, str):
+        return lambda cls: _register(cls, target)
+    return _register(target, None)
+
+
+def _register(cls, name: str | None):
+    if not (isinstance(cls, type) and issubclass(cls, Family)):
+        raise TypeError(f"register takes a Family subclass, got {cls!r}")
+    own = getattr(cls, "name", None)
+    if name is None:
+        if not isinstance(own, str) or not own:
+            raise TypeError(
+                f"{cls.__name__} has no name to register under: give the class a "
+                'name = "..." attribute, or use @register("...")'
+            )
+        name = own
+    elif own is None:
+        cls.name = name
+    elif own != name:
+        raise ValueError(f"{cls.__name__} is named {own!r}, not {name!r}")
+    if name in _REGISTRY and _REGISTRY[name] is not cls:
+        raise ValueError(f"a family named {name!r} is already registered")
+    _REGISTRY[name] = cls
+    return cls
+
+
+def family_names() -> list[str]:
     """The registered family names, sorted."""
     return sorted(_REGISTRY)
 
 
-def family_class(name: str) -> type:
+def family_class(name: str) -> type[Family]:
     """The class registered as ``name`` (no instance: options not needed)."""
     if name not in _REGISTRY:
         family(name)  # raises the helpful error
     return _REGISTRY[name]
 
 
-def family(name: str, **options):
+def family(name: str, **options) -> Family:
     """Instantiate the registered family ``name`` (snake_case, e.g. ``"student_t"``).
 
     Raises:
@@ -50,14 +97,14 @@ def family(name: str, **options):
     if key not in _REGISTRY:
         close = difflib.get_close_matches(key, _REGISTRY, n=3)
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-        raise ValueError(f"unknown family {name!r}.{hint} Known families: {', '.join(families())}.")
+        raise ValueError(
+            f"unknown family {name!r}.{hint} Known families: {', '.join(family_names())}."
+        )
     return _REGISTRY[key](**options)
 
 
-def resolve(fam):
+def resolve(fam) -> Family:
     """A family instance from an instance, a family class or a registered name."""
-    from jaxmle.families.base import Family
-
     if isinstance(fam, Family):
         return fam
     if isinstance(fam, str):

@@ -1,6 +1,6 @@
-"""Cases for discrete_more.py: binomial, geometric, negative binomial,
-zero-inflated Poisson, categorical, beta-binomial (scipy cannot fit these:
-the fits are checked against the true point and the closed form)."""
+"""Cases for discrete.py: Poisson, Bernoulli, binomial, geometric, negative
+binomial, zero-inflated Poisson, categorical, beta-binomial (scipy cannot fit
+these: the fits are checked against the true point and the closed form)."""
 
 import numpy as np
 from cases import Case
@@ -13,6 +13,20 @@ def _zip_draw(r, n):
 _PROBS = [0.1, 0.2, 0.3, 0.4]
 
 CASES = [
+    Case(
+        "poisson",
+        {"rate": 3.2},
+        lambda r, n: r.poisson(3.2, n).astype(float),
+        lambda r: {"rate": r.uniform(0.1, 20)},
+        None,
+    ),
+    Case(
+        "bernoulli",
+        {"p": 0.3},
+        lambda r, n: (r.random(n) < 0.3).astype(float),
+        lambda r: {"p": r.uniform(0.02, 0.98)},
+        None,
+    ),
     Case(
         "binomial",
         {"p": 0.3},
@@ -34,6 +48,7 @@ CASES = [
         lambda r, n: r.negative_binomial(3.5, 0.4, n).astype(float),
         lambda r: {"r": r.uniform(0.3, 20), "p": r.uniform(0.05, 0.95)},
         None,
+        slow_compile=True,
     ),
     Case(
         "zero_inflated_poisson",
@@ -41,6 +56,7 @@ CASES = [
         _zip_draw,
         lambda r: {"rate": r.uniform(0.2, 15), "pi": r.uniform(0.02, 0.9)},
         None,
+        check_fixed=True,
     ),
     Case(
         "categorical",
@@ -57,5 +73,6 @@ CASES = [
         lambda r: {"alpha": r.uniform(0.3, 10), "beta": r.uniform(0.3, 10)},
         None,
         options={"n": 12},
+        slow_compile=True,
     ),
 ]

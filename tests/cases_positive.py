@@ -1,13 +1,10 @@
-"""Cases for the families on the positive half-line (continuous_positive.py)."""
+"""Cases for the families on the positive half-line (positive.py)."""
 
 import numpy as np
 from cases import Case
-from scipy import stats
 
-
-def _fit(dist, **fixed):
-    """scipy's own MLE with the location pinned at 0 (as in our parametrization)."""
-    return lambda x: dist(*dist.fit(x, floc=0, **fixed))
+# scipy's own MLE with its location pinned at 0, as in our parametrizations.
+NO_LOC = {"floc": 0}
 
 
 def _gpd_draw(xi, sigma):
@@ -17,53 +14,85 @@ def _gpd_draw(xi, sigma):
 
 CASES = [
     Case(
+        "exponential",
+        {"rate": 0.7},
+        lambda r, n: r.exponential(1 / 0.7, n),
+        lambda r: {"rate": r.uniform(0.1, 5)},
+        NO_LOC,
+    ),
+    Case(
+        "gamma",
+        {"shape": 2.5, "rate": 1.5},
+        lambda r, n: r.gamma(2.5, 1 / 1.5, n),
+        lambda r: {"shape": r.uniform(0.3, 8), "rate": r.uniform(0.2, 5)},
+        NO_LOC,
+        check_fixed=True,
+    ),
+    Case(
+        "weibull",
+        {"shape": 1.7, "scale": 3.0},
+        lambda r, n: 3.0 * r.weibull(1.7, n),
+        lambda r: {"shape": r.uniform(0.4, 6), "scale": r.uniform(0.3, 5)},
+        NO_LOC,
+        check_fixed=True,
+    ),
+    Case(
+        "lognormal",
+        {"loc": 0.3, "scale": 0.8},
+        lambda r, n: r.lognormal(0.3, 0.8, n),
+        lambda r: {"loc": r.normal(0, 1), "scale": r.uniform(0.2, 2)},
+        NO_LOC,
+    ),
+    Case(
         "inverse_gaussian",
         {"mean": 1.5, "shape": 3.0},
         lambda r, n: r.wald(1.5, 3.0, n),
         lambda r: {"mean": r.uniform(0.3, 4), "shape": r.uniform(0.5, 10)},
-        _fit(stats.invgauss),
+        NO_LOC,
+        check_fixed=True,
     ),
     Case(
         "half_normal",
         {"scale": 2.0},
         lambda r, n: np.abs(r.normal(0.0, 2.0, n)),
         lambda r: {"scale": r.uniform(0.2, 5)},
-        _fit(stats.halfnorm),
+        NO_LOC,
     ),
     Case(
         "rayleigh",
         {"scale": 1.3},
         lambda r, n: r.rayleigh(1.3, n),
         lambda r: {"scale": r.uniform(0.2, 5)},
-        _fit(stats.rayleigh),
+        NO_LOC,
     ),
     Case(
         "loglogistic",
         {"shape": 3.0, "scale": 2.0},
         lambda r, n: 2.0 * np.exp(r.logistic(0.0, 1 / 3.0, n)),
         lambda r: {"shape": r.uniform(0.5, 8), "scale": r.uniform(0.2, 5)},
-        _fit(stats.fisk),
+        NO_LOC,
+        check_fixed=True,
     ),
     Case(
         "inverse_gamma",
         {"shape": 3.0, "scale": 2.0},
         lambda r, n: 2.0 / r.gamma(3.0, 1.0, n),
         lambda r: {"shape": r.uniform(0.5, 8), "scale": r.uniform(0.2, 5)},
-        _fit(stats.invgamma),
+        NO_LOC,
     ),
     Case(
         "nakagami",
         {"shape": 1.5, "scale": 2.0},
         lambda r, n: 2.0 * np.sqrt(r.gamma(1.5, 1 / 1.5, n)),
         lambda r: {"shape": r.uniform(0.3, 6), "scale": r.uniform(0.3, 5)},
-        _fit(stats.nakagami),
+        NO_LOC,
     ),
     Case(
         "chi2",
         {"df": 4.5},
         lambda r, n: r.chisquare(4.5, n),
         lambda r: {"df": r.uniform(0.5, 20)},
-        _fit(stats.chi2, fscale=1.0),
+        {**NO_LOC, "fscale": 1.0},
     ),
     Case(
         "frechet",
@@ -72,14 +101,15 @@ CASES = [
         # Moderate points: far out, (x/scale)^-shape reaches 1e7 and scipy's logcdf
         # (and logpdf) underflow to -inf where ours stay finite and correct.
         lambda r: {"shape": r.uniform(0.5, 4), "scale": r.uniform(0.5, 3)},
-        _fit(stats.invweibull),
+        NO_LOC,
     ),
     Case(
         "burr",
         {"c": 3.0, "k": 1.5, "scale": 2.0},
         lambda r, n: 2.0 * np.expm1(r.exponential(size=n) / 1.5) ** (1 / 3.0),
         lambda r: {"c": r.uniform(0.5, 6), "k": r.uniform(0.3, 4), "scale": r.uniform(0.3, 5)},
-        _fit(stats.burr12),
+        NO_LOC,
+        check_fixed=True,
     ),
     Case(
         "pareto",
@@ -87,7 +117,7 @@ CASES = [
         lambda r, n: 1.5 * np.exp(r.exponential(size=n) / 2.5),
         # scale below the smallest possible draw, 1.5, so the data are in the support.
         lambda r: {"alpha": r.uniform(0.3, 6), "scale": r.uniform(0.2, 1.49)},
-        _fit(stats.pareto),
+        NO_LOC,
         boundary_mle=True,
     ),
     Case(
@@ -96,7 +126,7 @@ CASES = [
         _gpd_draw(0.25, 2.0),
         # shape >= 0: the draws are unbounded.
         lambda r: {"shape": r.uniform(0.0, 0.8), "scale": r.uniform(0.3, 5)},
-        _fit(stats.genpareto),
+        NO_LOC,
         id="generalized_pareto-heavy",
     ),
     Case(
@@ -105,7 +135,7 @@ CASES = [
         _gpd_draw(-0.3, 2.0),
         # Draws end at 2 / 0.3 = 6.67; every random point's support reaches past 8.
         lambda r: {"shape": r.uniform(-0.25, 0.5), "scale": r.uniform(2.2, 5)},
-        _fit(stats.genpareto),
+        NO_LOC,
         id="generalized_pareto-bounded",
     ),
 ]

@@ -1,6 +1,6 @@
-"""Continuous families on the positive half-line: inverse Gaussian, half-normal,
-Rayleigh, log-logistic, inverse gamma, Nakagami, chi-squared, Frechet, Burr XII,
-Pareto and generalized Pareto."""
+"""Continuous families on the positive half-line: exponential, gamma, Weibull,
+lognormal, inverse Gaussian, half-normal, Rayleigh, log-logistic, inverse gamma,
+Nakagami, chi-squared, Frechet, Burr XII, Pareto and generalized Pareto."""
 
 from __future__ import annotations
 
@@ -18,46 +18,287 @@ from jax.scipy.special import (
 )
 
 from jaxmle.families import constraints as C, support as S
-from jaxmle.families._math import EULER_GAMMA, HALF_LOG_2PI, PI_SQ_OVER_6, log1mexp, matrix
-from jaxmle.families.base import CumulativeHazardFamily, Family, weighted_mean, weighted_quantile
-from jaxmle.families.continuous import Gamma, Logistic, Weibull
+from jaxmle.families._special import (
+    EULER_GAMMA,
+    HALF_LOG_2PI,
+    LOG_2,
+    PI_SQ_OVER_6,
+    log1mexp,
+    matrix,
+    nan_unless,
+)
+from jaxmle.families.base import (
+    CumulativeHazardFamily,
+    Family,
+    Params,
+    weighted_max,
+    weighted_mean,
+    weighted_mean_var,
+    weighted_min,
+    weighted_quantile,
+)
+from jaxmle.families.real_line import Logistic, Normal
 from jaxmle.families.registry import register
+from jaxmle.families.scipy_bridge import ScipyEquivalent
 
 __all__ = [
     "Burr",
     "ChiSquared",
+    "Exponential",
     "Frechet",
+    "Gamma",
     "GeneralizedPareto",
     "HalfNormal",
     "InverseGamma",
     "InverseGaussian",
     "LogLogistic",
+    "LogNormal",
     "Nakagami",
     "Pareto",
     "Rayleigh",
+    "Weibull",
 ]
 
+
 _HALF_LOG_2_OVER_PI = -0.22579135264472744  # 0.5 * log(2 / pi)
-_LOG_2 = 0.6931471805599453
 
 
-def _weighted_min(x: jax.Array, w: jax.Array | None) -> jax.Array:
-    """``min(x)`` over the observations with positive weight."""
-    return jnp.min(x) if w is None else jnp.min(jnp.where(w > 0, x, jnp.inf))
+@register
+class Exponential(Family):
+    r"""Exponential distribution with rate :math:`\lambda`.
+
+    .. math:: \log f(x) = \log\lambda - \lambda x, \quad x \ge 0
+
+    MLE: ``rate = 1 / mean(x)``.
+    """
+
+    name = "exponential"
+    param_names = ("rate",)
+    constraints = {"rate": C.positive}
+    support = S.nonnegative_reals
+    density = "rate exp(-rate x), x >= 0"
+    scipy_equivalent = ScipyEquivalent("expon", scale="1/rate")
+
+    def logpdf(self, params, x):
+        rate = params["rate"]
+        return jnp.log(rate) - rate * x
+
+    def cdf(self, params, x):
+        return -jnp.expm1(-params["rate"] * x)
+
+    def logcdf(self, params, x):
+        return log1mexp(params["rate"] * x)
+
+    def logsf(self, params, x):
+        return -params["rate"] * x
+
+    def sample(self, params, key, shape=()):
+        return jax.random.exponential(key, shape) / params["rate"]
+
+    def init(self, x, w):
+        med = weighted_quantile(x, w, 0.5)
+        return {"rate": jnp.where(med > 0, jnp.log(2.0) / med, 1.0 / weighted_mean(x, w))}
+
+    def closed_form(self, x, w):
+        return {"rate": 1.0 / weighted_mean(x, w)}
+
+    def statistics(self, x):
+        return (x, nan_unless(x >= 0))
+
+    def loglik_from_statistics(self, params, sums, n):
+        return n * jnp.log(params["rate"]) - params["rate"] * sums[0]
+
+    def init_from_statistics(self, sums, n):
+        return {"rate": n / sums[0]}
+
+    def expected_information(self, params):
+        return jnp.reshape(1.0 / jnp.square(params["rate"]), (1, 1))
 
 
-def _weighted_max(x: jax.Array, w: jax.Array | None) -> jax.Array:
-    """``max(x)`` over the observations with positive weight."""
-    return jnp.max(x) if w is None else jnp.max(jnp.where(w > 0, x, -jnp.inf))
+def _minka_start(mean_x, mean_logx) -> Params:
+    """Minka's approximation to the gamma MLE from ``mean(x)`` and ``mean(log x)``."""
+    s = jnp.log(mean_x) - mean_logx
+    s = jnp.maximum(s, 1e-6)  # s >= 0 by Jensen; 0 only for constant data
+    shape = (3.0 - s + jnp.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s)
+    return {"shape": shape, "rate": shape / mean_x}
 
 
-def _weighted_var(x: jax.Array, w: jax.Array | None) -> tuple[jax.Array, jax.Array]:
-    """Mean and (biased) variance, centred first for accuracy."""
-    m = weighted_mean(x, w)
-    return m, weighted_mean(jnp.square(x - m), w)
+@register
+class Gamma(Family):
+    r"""Gamma distribution with shape :math:`\alpha` and rate :math:`\beta`.
+
+    .. math:: \log f(x) = \alpha\log\beta + (\alpha-1)\log x - \beta x
+              - \log\Gamma(\alpha), \quad x > 0
+
+    No closed form; ``init`` uses Minka's approximation to the shape MLE,
+    :math:`\hat\alpha \approx (3 - s + \sqrt{(s-3)^2 + 24 s}) / (12 s)` with
+    :math:`s = \log\bar x - \overline{\log x}`, and ``rate = shape / mean(x)``.
+    """
+
+    name = "gamma"
+    param_names = ("shape", "rate")
+    constraints = {"shape": C.positive, "rate": C.positive}
+    support = S.positive_reals
+
+    density = "rate^shape x^(shape-1) exp(-rate x) / Gamma(shape), x > 0"
+    scipy_equivalent = ScipyEquivalent("gamma", a="shape", scale="1/rate")
+
+    def logpdf(self, params, x):
+        a, b = params["shape"], params["rate"]
+        return a * jnp.log(b) + xlogy(a - 1.0, x) - b * x - gammaln(a)
+
+    def cdf(self, params, x):
+        return gammainc(params["shape"], params["rate"] * x)
+
+    def logsf(self, params, x):
+        return jnp.log(gammaincc(params["shape"], params["rate"] * x))
+
+    def sample(self, params, key, shape=()):
+        return jax.random.gamma(key, params["shape"], shape) / params["rate"]
+
+    def init(self, x, w):
+        return _minka_start(weighted_mean(x, w), weighted_mean(jnp.log(x), w))
+
+    def statistics(self, x):
+        return (x, jnp.log(x))
+
+    def loglik_from_statistics(self, params, sums, n):
+        a, b = params["shape"], params["rate"]
+        sum_x, sum_logx = sums
+        return n * (a * jnp.log(b) - gammaln(a)) + (a - 1.0) * sum_logx - b * sum_x
+
+    def init_from_statistics(self, sums, n):
+        return _minka_start(sums[0] / n, sums[1] / n)
+
+    def expected_information(self, params):
+        a, b = params["shape"], params["rate"]
+        return matrix([[polygamma(1, a), -1.0 / b], [-1.0 / b, a / (b * b)]])
 
 
-@register("inverse_gaussian")
+@register
+class Weibull(CumulativeHazardFamily):
+    r"""Weibull distribution with shape :math:`k` and scale :math:`\lambda`.
+
+    .. math:: \log f(x) = \log k - \log\lambda + (k-1)\log(x/\lambda)
+              - (x/\lambda)^k, \quad x > 0
+
+    ``init`` matches the moments of ``log x`` (a Gumbel variable):
+    :math:`\mathrm{sd}(\log x) = \pi / (k\sqrt6)`,
+    :math:`\mathrm{E}\log x = \log\lambda - \gamma_E / k`.
+    """
+
+    name = "weibull"
+    param_names = ("shape", "scale")
+    constraints = {"shape": C.positive, "scale": C.positive}
+    support = S.positive_reals
+
+    density = "(shape/scale) (x/scale)^(shape-1) exp(-(x/scale)^shape), x > 0"
+    scipy_equivalent = ScipyEquivalent("weibull_min", c="shape", scale="scale")
+
+    def logpdf(self, params, x):
+        return self.logpdf_features(params, jnp.log(x))
+
+    def features(self, x):
+        return jnp.log(x)
+
+    def logpdf_features(self, params, logx):
+        k, lam = params["shape"], params["scale"]
+        log_ratio = logx - jnp.log(lam)
+        return jnp.log(k) - jnp.log(lam) + (k - 1.0) * log_ratio - jnp.exp(k * log_ratio)
+
+    def derivative_terms(self, params, logx):
+        # t = log(x / scale) and e = (x / scale)^shape: one exp per sample.
+        t = logx - jnp.log(params["scale"])
+        e = jnp.exp(params["shape"] * t)
+        et = e * t
+        return t, e, et, et * t
+
+    def derivatives_from_terms(self, params, sums, n):
+        k, lam = params["shape"], params["scale"]
+        st, s0, s1, s2 = sums  # sum t, sum e, sum e t, sum e t^2
+        value = n * (jnp.log(k) - jnp.log(lam)) + (k - 1.0) * st - s0
+        grad = {"shape": n / k + st - s1, "scale": k * (s0 - n) / lam}
+        hess = {
+            ("shape", "shape"): -n / (k * k) - s2,
+            ("shape", "scale"): (s0 + k * s1 - n) / lam,
+            ("scale", "scale"): -k * ((k + 1.0) * s0 - n) / (lam * lam),
+        }
+        return value, grad, hess
+
+    def cum_hazard(self, params, x):
+        return (x / params["scale"]) ** params["shape"]
+
+    def sample(self, params, key, shape=()):
+        return params["scale"] * jax.random.weibull_min(key, 1.0, params["shape"], shape)
+
+    def init(self, x, w):
+        return self.init_features(jnp.log(x), w)
+
+    def init_features(self, logx, w):
+        # One pass: moments of log x shifted by one of its values (no cancellation
+        # of a large mean).
+        d = logx - jax.lax.stop_gradient(logx[0])
+        m1, m2 = weighted_mean(d, w), weighted_mean(d * d, w)
+        m = m1 + logx[0]
+        sd = jnp.sqrt(jnp.maximum(m2 - m1 * m1, 0.0))
+        k = jnp.where(sd > 0, jnp.pi / (jnp.sqrt(6.0) * sd), 1.0)
+        return {"shape": k, "scale": jnp.exp(m + EULER_GAMMA / k)}
+
+    def expected_information(self, params):
+        # With E = (x/scale)^shape ~ Exp(1): E[E log E] = Gamma'(2) = 1 - gamma_E and
+        # E[E log^2 E] = Gamma''(2) = (1 - gamma_E)^2 + pi^2/6 - 1.
+        k, lam = params["shape"], params["scale"]
+        c = 1.0 - EULER_GAMMA
+        return matrix(
+            [[(c * c + PI_SQ_OVER_6) / (k * k), -c / lam], [-c / lam, jnp.square(k / lam)]]
+        )
+
+
+@register
+class LogNormal(Family):
+    r"""Log-normal distribution: ``log x ~ Normal(loc, scale)``.
+
+    .. math:: \log f(x) = -\tfrac12 \left(\tfrac{\log x-\mu}{\sigma}\right)^2
+              - \log\sigma - \log x - \tfrac12\log 2\pi, \quad x > 0
+
+    Parameters: ``loc`` (mean of ``log x``), ``scale`` (sd of ``log x``).
+    """
+
+    name = "lognormal"
+    param_names = ("loc", "scale")
+    constraints = {"loc": C.real, "scale": C.positive}
+    support = S.positive_reals
+    density = "exp(-(log x-loc)^2 / (2 scale^2)) / (x scale sqrt(2 pi)), x > 0"
+    scipy_equivalent = ScipyEquivalent("lognorm", s="scale", scale="exp(loc)")
+
+    def logpdf(self, params, x):
+        logx = jnp.log(x)
+        return Normal().logpdf(params, logx) - logx
+
+    def cdf(self, params, x):
+        return Normal().cdf(params, jnp.log(x))
+
+    def logcdf(self, params, x):
+        return Normal().logcdf(params, jnp.log(x))
+
+    def logsf(self, params, x):
+        return Normal().logsf(params, jnp.log(x))
+
+    def sample(self, params, key, shape=()):
+        return jnp.exp(Normal().sample(params, key, shape))
+
+    def init(self, x, w):
+        return Normal().init(jnp.log(x), w)
+
+    def closed_form(self, x, w):
+        return Normal().closed_form(jnp.log(x), w)
+
+    def expected_information(self, params):
+        # log x is normal and the Jacobian term -log x is free of the parameters.
+        return Normal().expected_information(params)
+
+
+@register
 class InverseGaussian(Family):
     r"""Inverse Gaussian (Wald) distribution with mean :math:`\mu` and shape :math:`\lambda`.
 
@@ -68,18 +309,15 @@ class InverseGaussian(Family):
     (:math:`\lambda > 0`; the variance is :math:`\mu^3/\lambda`).
     MLE: ``mean = mean(x)``, ``1/shape = mean(1/x - 1/mean(x))``.
     ``init`` matches moments instead (``shape = mean**3 / var``), so the
-    iterative solvers have work to do. scipy: ``invgauss(mu=mean/shape,
-    scale=shape)``.
+    iterative solvers have work to do.
     """
 
     name = "inverse_gaussian"
     param_names = ("mean", "shape")
     constraints = {"mean": C.positive, "shape": C.positive}
     support = S.positive_reals
-    has_closed_form = True
-
     density = "sqrt(shape / (2 pi x^3)) exp(-shape (x-mean)^2 / (2 mean^2 x)), x > 0"
-    scipy_equivalent = "invgauss(mu=mean/shape, scale=shape)"
+    scipy_equivalent = ScipyEquivalent("invgauss", mu="mean/shape", scale="shape")
 
     def logpdf(self, params, x):
         mu, lam = params["mean"], params["shape"]
@@ -121,15 +359,13 @@ class InverseGaussian(Family):
         return jnp.where(u * (mu + root) <= mu, root, mu * mu / root)
 
     def init(self, x, w):
-        m, v = _weighted_var(x, w)
+        m, v = weighted_mean_var(x, w)
         shape = jnp.where(v > 0, m**3 / v, 1.0 / m)
         return {"mean": m, "shape": shape}
 
     def closed_form(self, x, w):
         m = weighted_mean(x, w)
         return {"mean": m, "shape": 1.0 / weighted_mean(1.0 / x - 1.0 / m, w)}
-
-    has_statistics = True
 
     def statistics(self, x):
         return (x, 1.0 / x, jnp.log(x))
@@ -148,13 +384,8 @@ class InverseGaussian(Family):
         mu, lam = params["mean"], params["shape"]
         return jnp.diag(jnp.stack([lam / mu**3, 0.5 / jnp.square(lam)]))
 
-    def scipy(self, params):
-        from scipy import stats
 
-        return stats.invgauss(mu=params["mean"] / params["shape"], scale=params["shape"])
-
-
-@register("half_normal")
+@register
 class HalfNormal(Family):
     r"""Half-normal distribution: ``|Z| * scale`` with ``Z ~ N(0, 1)``.
 
@@ -163,17 +394,14 @@ class HalfNormal(Family):
 
     Parameters: ``scale`` (:math:`\sigma > 0`). MLE: ``scale**2 = mean(x**2)``.
     ``init`` uses the median, :math:`\sigma = \mathrm{med}(x) / \Phi^{-1}(3/4)`.
-    scipy: ``halfnorm(scale=scale)``.
     """
 
     name = "half_normal"
     param_names = ("scale",)
     constraints = {"scale": C.positive}
     support = S.nonnegative_reals
-    has_closed_form = True
-
     density = "sqrt(2/pi) / scale exp(-x^2 / (2 scale^2)), x >= 0"
-    scipy_equivalent = "halfnorm(scale=scale)"
+    scipy_equivalent = ScipyEquivalent("halfnorm", scale="scale")
 
     _MEDIAN_UNIT = 0.6744897501960817  # median of |N(0, 1)|
 
@@ -196,7 +424,7 @@ class HalfNormal(Family):
         )
 
     def logsf(self, params, x):
-        return _LOG_2 + log_ndtr(-x / params["scale"])
+        return LOG_2 + log_ndtr(-x / params["scale"])
 
     def sample(self, params, key, shape=()):
         return params["scale"] * jnp.abs(jax.random.normal(key, shape))
@@ -213,13 +441,8 @@ class HalfNormal(Family):
         # -d2/ds2 log f = 3 x^2 / s^4 - 1 / s^2 and E[x^2] = s^2.
         return jnp.reshape(2.0 / jnp.square(params["scale"]), (1, 1))
 
-    def scipy(self, params):
-        from scipy import stats
 
-        return stats.halfnorm(scale=params["scale"])
-
-
-@register("rayleigh")
+@register
 class Rayleigh(CumulativeHazardFamily):
     r"""Rayleigh distribution with scale :math:`\sigma`.
 
@@ -228,17 +451,14 @@ class Rayleigh(CumulativeHazardFamily):
     (The density vanishes at 0, so the support is ``x > 0``: a 0 in the data
     would make the log-likelihood ``-inf``.) MLE: ``scale**2 = mean(x**2) / 2``.
     ``init`` uses the median, :math:`\sigma = \mathrm{med}(x)/\sqrt{2\log 2}`.
-    scipy: ``rayleigh(scale=scale)``.
     """
 
     name = "rayleigh"
     param_names = ("scale",)
     constraints = {"scale": C.positive}
     support = S.positive_reals
-    has_closed_form = True
-
     density = "x / scale^2 exp(-x^2 / (2 scale^2)), x > 0"
-    scipy_equivalent = "rayleigh(scale=scale)"
+    scipy_equivalent = ScipyEquivalent("rayleigh", scale="scale")
 
     def logpdf(self, params, x):
         s = params["scale"]
@@ -261,18 +481,13 @@ class Rayleigh(CumulativeHazardFamily):
         # -d2/ds2 log f = 3 x^2 / s^4 - 2 / s^2 and E[x^2] = 2 s^2.
         return jnp.reshape(4.0 / jnp.square(params["scale"]), (1, 1))
 
-    def scipy(self, params):
-        from scipy import stats
-
-        return stats.rayleigh(scale=params["scale"])
-
 
 def _loglogistic_z(params, x):
     """``shape * log(x / scale)``: ``log x`` standardized as a logistic variable."""
     return params["shape"] * (jnp.log(x) - jnp.log(params["scale"]))
 
 
-@register("loglogistic")
+@register
 class LogLogistic(Family):
     r"""Log-logistic (Fisk) distribution with shape :math:`\beta` and scale :math:`\alpha`.
 
@@ -285,7 +500,7 @@ class LogLogistic(Family):
 
     Parameters: ``shape`` (:math:`\beta > 0`), ``scale`` (:math:`\alpha > 0`,
     the median). ``init`` fits the logistic to ``log x`` by median and
-    interquartile range. scipy: ``fisk(c=shape, scale=scale)``.
+    interquartile range.
     """
 
     name = "loglogistic"
@@ -294,7 +509,7 @@ class LogLogistic(Family):
     support = S.positive_reals
 
     density = "(shape/scale) (x/scale)^(shape-1) / (1 + (x/scale)^shape)^2, x > 0"
-    scipy_equivalent = "fisk(c=shape, scale=scale)"
+    scipy_equivalent = ScipyEquivalent("fisk", c="shape", scale="scale")
 
     def logpdf(self, params, x):
         z = _loglogistic_z(params, x)
@@ -322,13 +537,8 @@ class LogLogistic(Family):
         b, a = params["shape"], params["scale"]
         return jnp.diag(jnp.stack([(jnp.pi**2 + 3.0) / (9.0 * b * b), jnp.square(b / a) / 3.0]))
 
-    def scipy(self, params):
-        from scipy import stats
 
-        return stats.fisk(c=params["shape"], scale=params["scale"])
-
-
-@register("inverse_gamma")
+@register
 class InverseGamma(Family):
     r"""Inverse gamma distribution: ``1/x ~ Gamma(shape, rate=scale)``.
 
@@ -337,7 +547,7 @@ class InverseGamma(Family):
 
     Parameters: ``shape`` (:math:`\alpha > 0`), ``scale`` (:math:`\beta > 0`).
     ``init`` fits the gamma to ``1/x`` with Minka's approximation (see
-    :class:`Gamma`). scipy: ``invgamma(a=shape, scale=scale)``.
+    :class:`Gamma`).
     """
 
     name = "inverse_gamma"
@@ -346,7 +556,7 @@ class InverseGamma(Family):
     support = S.positive_reals
 
     density = "scale^shape x^(-shape-1) exp(-scale/x) / Gamma(shape), x > 0"
-    scipy_equivalent = "invgamma(a=shape, scale=scale)"
+    scipy_equivalent = ScipyEquivalent("invgamma", a="shape", scale="scale")
 
     def logpdf(self, params, x):
         a, b = params["shape"], params["scale"]
@@ -368,8 +578,6 @@ class InverseGamma(Family):
         start = Gamma().init(1.0 / x, w)
         return {"shape": start["shape"], "scale": start["rate"]}
 
-    has_statistics = True
-
     def statistics(self, x):
         return (1.0 / x, jnp.log(x))
 
@@ -386,13 +594,8 @@ class InverseGamma(Family):
         a, b = params["shape"], params["scale"]
         return matrix([[polygamma(1, a), -1.0 / b], [-1.0 / b, a / (b * b)]])
 
-    def scipy(self, params):
-        from scipy import stats
 
-        return stats.invgamma(a=params["shape"], scale=params["scale"])
-
-
-@register("nakagami")
+@register
 class Nakagami(Family):
     r"""Nakagami distribution with shape :math:`m` and scale :math:`s = \sqrt\Omega`.
 
@@ -406,7 +609,7 @@ class Nakagami(Family):
     (:math:`s = \sqrt\Omega > 0`). The log-likelihood is the gamma
     log-likelihood of ``x**2`` plus a term free of the parameters, so the MLE
     has ``scale**2 = mean(x**2)`` and ``init`` is Minka's gamma approximation
-    on ``x**2``. scipy: ``nakagami(nu=shape, scale=scale)``.
+    on ``x**2``.
     """
 
     name = "nakagami"
@@ -415,13 +618,13 @@ class Nakagami(Family):
     support = S.positive_reals
 
     density = "2 shape^shape / Gamma(shape) / scale (x/scale)^(2 shape-1) exp(-shape (x/scale)^2)"
-    scipy_equivalent = "nakagami(nu=shape, scale=scale)"
+    scipy_equivalent = ScipyEquivalent("nakagami", nu="shape", scale="scale")
 
     def logpdf(self, params, x):
         m, s = params["shape"], params["scale"]
         log_ratio = jnp.log(x) - jnp.log(s)
         return (
-            _LOG_2
+            LOG_2
             + xlogy(m, m)
             - gammaln(m)
             - jnp.log(s)
@@ -445,15 +648,13 @@ class Nakagami(Family):
         y = jnp.square(x)
         return {"shape": Gamma().init(y, w)["shape"], "scale": jnp.sqrt(weighted_mean(y, w))}
 
-    has_statistics = True
-
     def statistics(self, x):
         return (jnp.log(x), jnp.square(x))
 
     def loglik_from_statistics(self, params, sums, n):
         m, s = params["shape"], params["scale"]
         log_s = jnp.log(s)
-        const = _LOG_2 + xlogy(m, m) - gammaln(m) - 2.0 * m * log_s
+        const = LOG_2 + xlogy(m, m) - gammaln(m) - 2.0 * m * log_s
         return n * const + (2.0 * m - 1.0) * sums[0] - m * sums[1] / (s * s)
 
     def init_from_statistics(self, sums, n):
@@ -466,13 +667,8 @@ class Nakagami(Family):
         m, s = params["shape"], params["scale"]
         return jnp.diag(jnp.stack([polygamma(1, m) - 1.0 / m, 4.0 * m / (s * s)]))
 
-    def scipy(self, params):
-        from scipy import stats
 
-        return stats.nakagami(nu=params["shape"], scale=params["scale"])
-
-
-@register("chi2")
+@register
 class ChiSquared(Family):
     r"""Chi-squared distribution with :math:`k` degrees of freedom (real, > 0).
 
@@ -480,7 +676,7 @@ class ChiSquared(Family):
               \quad x > 0
 
     Parameters: ``df`` (:math:`k > 0`). ``init``: ``df = mean(x)`` (the
-    mean of a chi-squared is its degrees of freedom). scipy: ``chi2(df)``.
+    mean of a chi-squared is its degrees of freedom).
     """
 
     name = "chi2"
@@ -489,11 +685,11 @@ class ChiSquared(Family):
     support = S.positive_reals
 
     density = "x^(df/2-1) exp(-x/2) / (2^(df/2) Gamma(df/2)), x > 0"
-    scipy_equivalent = "chi2(df=df)"
+    scipy_equivalent = ScipyEquivalent("chi2", df="df")
 
     def logpdf(self, params, x):
         h = 0.5 * params["df"]
-        return xlogy(h - 1.0, x) - 0.5 * x - h * _LOG_2 - gammaln(h)
+        return xlogy(h - 1.0, x) - 0.5 * x - h * LOG_2 - gammaln(h)
 
     def cdf(self, params, x):
         return gammainc(0.5 * params["df"], 0.5 * x)
@@ -507,14 +703,12 @@ class ChiSquared(Family):
     def init(self, x, w):
         return {"df": weighted_mean(x, w)}
 
-    has_statistics = True
-
     def statistics(self, x):
         return (jnp.log(x), x)
 
     def loglik_from_statistics(self, params, sums, n):
         h = 0.5 * params["df"]
-        return (h - 1.0) * sums[0] - 0.5 * sums[1] - n * (h * _LOG_2 + gammaln(h))
+        return (h - 1.0) * sums[0] - 0.5 * sums[1] - n * (h * LOG_2 + gammaln(h))
 
     def init_from_statistics(self, sums, n):
         return {"df": sums[1] / n}
@@ -522,13 +716,8 @@ class ChiSquared(Family):
     def expected_information(self, params):
         return jnp.reshape(0.25 * polygamma(1, 0.5 * params["df"]), (1, 1))
 
-    def scipy(self, params):
-        from scipy import stats
 
-        return stats.chi2(df=params["df"])
-
-
-@register("frechet")
+@register
 class Frechet(Family):
     r"""Frechet (inverse Weibull) distribution with shape :math:`\alpha` and scale :math:`s`.
 
@@ -540,7 +729,7 @@ class Frechet(Family):
 
     Parameters: ``shape`` (:math:`\alpha > 0`), ``scale`` (:math:`s > 0`).
     ``init`` fits the Weibull to ``1/x`` by the moments of ``log x`` (see
-    :class:`Weibull`). scipy: ``invweibull(c=shape, scale=scale)``.
+    :class:`Weibull`).
     """
 
     name = "frechet"
@@ -549,7 +738,7 @@ class Frechet(Family):
     support = S.positive_reals
 
     density = "(shape/scale) (x/scale)^(-1-shape) exp(-(x/scale)^-shape), x > 0"
-    scipy_equivalent = "invweibull(c=shape, scale=scale)"
+    scipy_equivalent = ScipyEquivalent("invweibull", c="shape", scale="scale")
 
     def logpdf(self, params, x):
         a, s = params["shape"], params["scale"]
@@ -582,13 +771,8 @@ class Frechet(Family):
         c = 1.0 - EULER_GAMMA
         return matrix([[(c * c + PI_SQ_OVER_6) / (a * a), c / s], [c / s, jnp.square(a / s)]])
 
-    def scipy(self, params):
-        from scipy import stats
 
-        return stats.invweibull(c=params["shape"], scale=params["scale"])
-
-
-@register("burr")
+@register
 class Burr(Family):
     r"""Burr type XII distribution with shapes :math:`c, k` and scale :math:`s`.
 
@@ -602,7 +786,6 @@ class Burr(Family):
     ``init``: ``c`` and ``scale`` (the median) from the log-logistic start on
     ``log x``, and ``k = 1``. The likelihood has a long, flat ridge (``c``
     against ``k``), which Newton follows with exact Hessians.
-    scipy: ``burr12(c=c, d=k, scale=scale)``.
     """
 
     name = "burr"
@@ -611,7 +794,7 @@ class Burr(Family):
     support = S.positive_reals
 
     density = "c k / scale (x/scale)^(c-1) (1 + (x/scale)^c)^(-k-1), x > 0"
-    scipy_equivalent = "burr12(c=c, d=k, scale=scale)"
+    scipy_equivalent = ScipyEquivalent("burr12", c="c", d="k", scale="scale")
 
     def _z(self, params, x):
         return params["c"] * (jnp.log(x) - jnp.log(params["scale"]))
@@ -639,13 +822,8 @@ class Burr(Family):
         start = LogLogistic().init(x, w)
         return {"c": start["shape"], "k": jnp.ones_like(start["shape"]), "scale": start["scale"]}
 
-    def scipy(self, params):
-        from scipy import stats
 
-        return stats.burr12(c=params["c"], d=params["k"], scale=params["scale"])
-
-
-@register("pareto")
+@register
 class Pareto(Family):
     r"""Pareto (type I) distribution with tail index :math:`\alpha` and scale :math:`s`.
 
@@ -659,18 +837,16 @@ class Pareto(Family):
     positive weight). ``init`` puts ``scale`` just below ``min(x)`` (a factor
     ``1 - 1e-3``), so the start is feasible; iterative solvers then approach
     but cannot land on the boundary, so ``method="auto"`` uses the closed form.
-    scipy: ``pareto(b=alpha, scale=scale)``.
     """
 
     name = "pareto"
     param_names = ("alpha", "scale")
     constraints = {"alpha": C.positive, "scale": C.positive}
     support = S.positive_reals
-    has_closed_form = True
     boundary_params = ("scale",)
 
     density = "alpha scale^alpha / x^(alpha+1), x >= scale"
-    scipy_equivalent = "pareto(b=alpha, scale=scale)"
+    scipy_equivalent = ScipyEquivalent("pareto", b="alpha", scale="scale")
 
     def _log_ratio(self, params, x):
         return jnp.log(x) - jnp.log(params["scale"])
@@ -701,17 +877,12 @@ class Pareto(Family):
         return 1.0 / weighted_mean(jnp.log(x) - jnp.log(scale), w)
 
     def init(self, x, w):
-        scale = _weighted_min(x, w) * (1.0 - 1e-3)
+        scale = weighted_min(x, w) * (1.0 - 1e-3)
         return {"alpha": self._alpha_given_scale(x, w, scale), "scale": scale}
 
     def closed_form(self, x, w):
-        scale = _weighted_min(x, w)
+        scale = weighted_min(x, w)
         return {"alpha": self._alpha_given_scale(x, w, scale), "scale": scale}
-
-    def scipy(self, params):
-        from scipy import stats
-
-        return stats.pareto(b=params["alpha"], scale=params["scale"])
 
 
 _LOG1P_RATIO_SWITCH = 0.05
@@ -741,7 +912,7 @@ def _expm1_ratio(s: jax.Array) -> jax.Array:
     return jnp.where(small, 1.0 + 0.5 * s, jnp.expm1(ss) / ss)
 
 
-@register("generalized_pareto")
+@register
 class GeneralizedPareto(Family):
     r"""Generalized Pareto distribution (location 0), shape :math:`\xi`, scale :math:`\sigma`.
 
@@ -763,7 +934,6 @@ class GeneralizedPareto(Family):
     :math:`\xi < 0`, :math:`\sigma` raised until the upper end of the support
     is at least ``1.05 * max(x)``. (For :math:`\xi < -1` the likelihood is
     unbounded; the MLE is regular for :math:`\xi > -1/2`.)
-    scipy: ``genpareto(c=shape, scale=scale)``.
     """
 
     name = "generalized_pareto"
@@ -772,7 +942,7 @@ class GeneralizedPareto(Family):
     support = S.nonnegative_reals
 
     density = "(1/scale) (1 + shape x/scale)^(-1/shape - 1), x >= 0, 1 + shape x/scale > 0"
-    scipy_equivalent = "genpareto(c=shape, scale=scale)"
+    scipy_equivalent = ScipyEquivalent("genpareto", c="shape", scale="scale")
 
     def _parts(self, params, x):
         """``(inside, z, t)`` with ``t`` replaced by 0 outside the support."""
@@ -810,11 +980,11 @@ class GeneralizedPareto(Family):
         return params["scale"] * e * _expm1_ratio(params["shape"] * e)
 
     def init(self, x, w):
-        m, v = _weighted_var(x, w)
+        m, v = weighted_mean_var(x, w)
         xi = jnp.where(v > 0, 0.5 * (1.0 - m * m / v), 0.0)
         xi = jnp.clip(xi, -0.9, 0.45)
         sigma = m * (1.0 - xi)
-        sigma = jnp.where(xi < 0, jnp.maximum(sigma, -1.05 * xi * _weighted_max(x, w)), sigma)
+        sigma = jnp.where(xi < 0, jnp.maximum(sigma, -1.05 * xi * weighted_max(x, w)), sigma)
         return {"shape": xi, "scale": sigma}
 
     def diagnose(self, params, x):
@@ -830,8 +1000,3 @@ class GeneralizedPareto(Family):
                 "ends at the data), so the standard errors are unreliable"
             )
         return None
-
-    def scipy(self, params):
-        from scipy import stats
-
-        return stats.genpareto(c=params["shape"], scale=params["scale"])

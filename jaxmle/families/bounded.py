@@ -1,89 +1,22 @@
 """Continuous families on a bounded support: beta (on (0, 1)) and uniform
-(on [low, high], a support that depends on the parameters).
-
-Also holds :func:`betaln`, an accurate ``log B(a, b)`` (``jax.scipy.special.betaln``
-loses up to ~1e-6 absolute in float64), used here and by the beta-binomial.
-"""
+(on [low, high], a support that depends on the parameters)."""
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import betainc, gammaln, polygamma, xlog1py, xlogy
+from jax.scipy.special import betainc, polygamma, xlog1py, xlogy
 
 from jaxmle.families import constraints as C, support as S
-from jaxmle.families._math import HALF_LOG_2PI, matrix
-from jaxmle.families.base import Family, weighted_mean
+from jaxmle.families._special import betaln, matrix
+from jaxmle.families.base import Family, weighted_max, weighted_mean, weighted_min
 from jaxmle.families.registry import register
+from jaxmle.families.scipy_bridge import ScipyEquivalent
 
-__all__ = ["Beta", "Uniform", "betaln"]
-
-_STIRLING_MIN = 10.0  # the Stirling series below is used for arguments >= this
-
-
-def _lgamma_correction(x: jax.Array) -> jax.Array:
-    r"""The Stirling remainder :math:`\log\Gamma(x) - [(x-\tfrac12)\log x - x + \tfrac12\log 2\pi]`
-    for ``x >= 10`` (absolute error below 2e-14 there)."""
-    r = 1.0 / x
-    r2 = r * r
-    return r * (1 / 12 - r2 * (1 / 360 - r2 * (1 / 1260 - r2 * (1 / 1680 - r2 / 1188))))
+__all__ = ["Beta", "Uniform"]
 
 
-def betaln(a: jax.Array, b: jax.Array) -> jax.Array:
-    r""":math:`\log B(a, b)` for ``a, b > 0``, accurate when either argument is large.
-
-    ``gammaln(a) + gammaln(b) - gammaln(a + b)`` cancels catastrophically for
-    large arguments; where they are >= 10 the Stirling forms are combined first
-    (as in TOMS 708):
-
-    * both large: :math:`\tfrac12\log 2\pi - \tfrac12\log(a+b) + (a-\tfrac12)\log\tfrac{a}{a+b}
-      + (b-\tfrac12)\log\tfrac{b}{a+b} + \delta(a) + \delta(b) - \delta(a+b)`;
-    * only ``hi`` large: :math:`\log\Gamma(lo) - (hi-\tfrac12)\log(1 + lo/hi)
-      - lo\log(hi+lo) + lo + \delta(hi) - \delta(hi+lo)`,
-
-    with :math:`\delta` the Stirling remainder. Every branch is evaluated on
-    clamped arguments, so gradients stay finite.
-    """
-    a, b = jnp.asarray(a), jnp.asarray(b)
-    lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
-    both_large = lo >= _STIRLING_MIN
-    hi_large = hi >= _STIRLING_MIN
-
-    # Both small: the plain gammaln form is exact to a few ulps of O(10) terms.
-    lo_s, hi_s = jnp.minimum(lo, _STIRLING_MIN), jnp.minimum(hi, _STIRLING_MIN)
-    small = gammaln(lo_s) + gammaln(hi_s) - gammaln(lo_s + hi_s)
-
-    # Only hi large.
-    hi_m = jnp.maximum(hi, _STIRLING_MIN)
-    s = lo_s + hi_m
-    mixed = (
-        gammaln(lo_s)
-        - (hi_m - 0.5) * jnp.log1p(lo_s / hi_m)
-        - lo_s * jnp.log(s)
-        + lo_s
-        + _lgamma_correction(hi_m)
-        - _lgamma_correction(s)
-    )
-
-    # Both large.
-    lo_l = jnp.maximum(lo, _STIRLING_MIN)
-    t = lo_l + hi_m
-    # log(hi / t): log1p only for a small argument (XLA's log1p is off by up to
-    # ~100 ulps on (-0.5, -0.1); log(hi / t) is exact to an ulp there).
-    log_hi_frac = jnp.where(lo_l < 0.1 * t, jnp.log1p(-lo_l / t), jnp.log(hi_m / t))
-    large = (
-        HALF_LOG_2PI
-        - 0.5 * jnp.log(t)
-        + (lo_l - 0.5) * jnp.log(lo_l / t)
-        + (hi_m - 0.5) * log_hi_frac
-        + _lgamma_correction(lo_l)
-        + _lgamma_correction(hi_m)
-        - _lgamma_correction(t)
-    )
-    return jnp.where(both_large, large, jnp.where(hi_large, mixed, small))
-
-
-@register("beta")
+@register
 class Beta(Family):
     r"""Beta distribution on the open unit interval.
 
@@ -94,7 +27,6 @@ class Beta(Family):
     the shape parameters. No closed form; ``init`` matches the mean :math:`m`
     and variance :math:`v`: with :math:`c = m(1-m)/v - 1`, ``alpha = m c`` and
     ``beta = (1 - m) c`` (:math:`c` kept positive).
-    scipy: ``beta(a=alpha, b=beta)``.
     """
 
     name = "beta"
@@ -103,7 +35,7 @@ class Beta(Family):
     support = S.unit_interval
 
     density = "x^(alpha-1) (1-x)^(beta-1) / B(alpha, beta), 0 < x < 1"
-    scipy_equivalent = "beta(a=alpha, b=beta)"
+    scipy_equivalent = ScipyEquivalent("beta", a="alpha", b="beta")
 
     def logpdf(self, params, x):
         a, b = params["alpha"], params["beta"]
@@ -121,8 +53,6 @@ class Beta(Family):
 
     def sample(self, params, key, shape=()):
         return jax.random.beta(key, params["alpha"], params["beta"], shape)
-
-    has_statistics = True
 
     def statistics(self, x):
         return (jnp.log(x), jnp.log1p(-x), x, jnp.square(x))
@@ -144,11 +74,6 @@ class Beta(Family):
         t = polygamma(1, a + b)
         return matrix([[polygamma(1, a) - t, -t], [-t, polygamma(1, b) - t]])
 
-    def scipy(self, params):
-        from scipy import stats
-
-        return stats.beta(a=params["alpha"], b=params["beta"])
-
 
 def _beta_moments_start(m, v):
     """Method-of-moments beta parameters from the mean ``m`` and variance ``v``."""
@@ -158,14 +83,7 @@ def _beta_moments_start(m, v):
     return {"alpha": m * c, "beta": (1.0 - m) * c}
 
 
-def _observed_range(x, w):
-    """``(min, max)`` of the observations with positive weight."""
-    if w is None:
-        return jnp.min(x), jnp.max(x)
-    return jnp.min(jnp.where(w > 0, x, jnp.inf)), jnp.max(jnp.where(w > 0, x, -jnp.inf))
-
-
-@register("uniform")
+@register
 class Uniform(Family):
     r"""Continuous uniform distribution on :math:`[a, b]`.
 
@@ -182,18 +100,17 @@ class Uniform(Family):
     standard errors are not finite (the information matrix is singular).
     ``init`` returns that same point, which is feasible because the density
     includes its endpoints (so fits with one bound fixed start at the MLE of
-    the other). scipy: ``uniform(loc=low, scale=high-low)``.
+    the other).
     """
 
     name = "uniform"
     param_names = ("low", "high")
     constraints = {"low": C.real, "high": C.real}
     support = S.real_line
-    has_closed_form = True
     boundary_params = ("low", "high")
 
     density = "1 / (high - low), low <= x <= high"
-    scipy_equivalent = "uniform(loc=low, scale=high-low)"
+    scipy_equivalent = ScipyEquivalent("uniform", loc="low", scale="high-low")
 
     def _width(self, params):
         width = params["high"] - params["low"]
@@ -226,16 +143,11 @@ class Uniform(Family):
         return None
 
     def init(self, x, w):
-        low, high = _observed_range(x, w)
+        low, high = weighted_min(x, w), weighted_max(x, w)
         # One distinct value: any interval around it will do.
         pad = jnp.where(high > low, 0.0, jnp.maximum(jnp.abs(low), 1.0) * 1e-3)
         return {"low": low - pad, "high": high + pad}
 
     def closed_form(self, x, w):
-        low, high = _observed_range(x, w)
+        low, high = weighted_min(x, w), weighted_max(x, w)
         return {"low": low, "high": high}
-
-    def scipy(self, params):
-        from scipy import stats
-
-        return stats.uniform(loc=params["low"], scale=params["high"] - params["low"])

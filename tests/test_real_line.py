@@ -1,14 +1,14 @@
-"""Family-specific facts for continuous_real.py: parametrization conventions,
+"""Family-specific facts for real_line.py: parametrization conventions,
 closed forms, limits and tails that the registry-driven tests do not reach."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy import integrate, special, stats
+from scipy import special, stats
 
 import jaxmle as jm
-from jaxmle.families.continuous_real import _lgamma_half_step
+from jaxmle.families._special import lgamma_half_step
 
 
 def _p(**kw):
@@ -126,45 +126,6 @@ def test_laplace_closed_form_maximizes_the_likelihood():
         assert float(jnp.sum(fam.logpdf(p, jnp.asarray(x)))) < best
 
 
-# von Mises --------------------------------------------------------------------
-
-
-def test_von_mises_fit_across_the_pi_cut():
-    x = np.random.default_rng(5).vonmises(3.0, 4.0, 1000)  # wraps around +-pi
-    assert x.min() < -2.5 and x.max() > 2.5
-    res = jm.fit("von_mises", x)
-    assert bool(res.converged), res.message
-    kappa, loc, _ = stats.vonmises.fit(x, fscale=1)
-    assert np.cos(float(res.params["loc"]) - loc) == pytest.approx(1.0, abs=1e-12)
-    assert float(res.params["concentration"]) == pytest.approx(kappa, rel=1e-7)
-    ref = stats.vonmises(kappa, loc=loc).logpdf(x).sum()
-    assert float(res.loglik) >= ref - 1e-10 * abs(ref)
-
-
-@pytest.mark.parametrize("kappa", [0.3, 5.0, 200.0])
-def test_von_mises_cdf_convention_and_accuracy(kappa):
-    fam = jm.family("von_mises")
-    p = _p(loc=0.7, concentration=kappa)
-    assert float(fam.cdf(p, jnp.asarray([0.7]))[0]) == pytest.approx(0.5, abs=1e-14)
-    # Lifted like scipy: cdf(x + 2 pi) = cdf(x) + 1.
-    x = jnp.asarray([-1.0, 0.2, 1.5])
-    np.testing.assert_allclose(
-        _np(fam.cdf(p, x + 2 * np.pi)), _np(fam.cdf(p, x)) + 1.0, rtol=1e-13, atol=1e-14
-    )
-
-    # Against direct integration from the antipode of loc (scipy's own cdf uses
-    # a normal approximation, good to ~1e-6 only, for kappa >= 50).
-    def dens(t):
-        return np.exp(kappa * special.cosm1(t)) / (2 * np.pi * special.i0e(kappa))
-
-    for y in (-2.0, -0.4, -0.05, 0.1, 1.0):
-        exact = integrate.quad(dens, -np.pi, min(y, 0.0), epsabs=0, epsrel=1e-13, limit=200)[0]
-        if y > 0:
-            exact = 0.5 + integrate.quad(dens, 0.0, y, epsabs=0, epsrel=1e-13, limit=200)[0]
-        ours = float(fam.cdf(p, jnp.asarray([0.7 + y]))[0])
-        assert ours == pytest.approx(exact, rel=1e-11, abs=1e-300)
-
-
 # Skew normal ------------------------------------------------------------------
 
 
@@ -197,7 +158,7 @@ def test_skew_normal_init_clips_delta_for_too_skewed_data():
 def test_student_t_normalizer_stays_accurate_for_large_df():
     a = np.array([1e-3, 0.5, 2.0, 9.5, 10.5, 60.0])
     np.testing.assert_allclose(
-        _np(_lgamma_half_step(jnp.asarray(a))),
+        _np(lgamma_half_step(jnp.asarray(a))),
         special.gammaln(a + 0.5) - special.gammaln(a),
         rtol=1e-13,
     )

@@ -1,4 +1,4 @@
-"""Family-specific facts for continuous_positive.py: parametrizations against
+"""Family-specific facts for positive.py: parametrizations against
 scipy's moments, closed forms against textbook formulas, the generalized Pareto
 through shape = 0, and feasible starts on awkward data."""
 
@@ -9,19 +9,13 @@ import pytest
 from scipy import stats
 
 import jaxmle as jm
+from jaxmle.families import family_class, support as S
 
+# Every registered family on x > 0 or x >= 0 (read from the registry).
 NAMES = [
-    "inverse_gaussian",
-    "half_normal",
-    "rayleigh",
-    "loglogistic",
-    "inverse_gamma",
-    "nakagami",
-    "chi2",
-    "frechet",
-    "burr",
-    "pareto",
-    "generalized_pareto",
+    n
+    for n in jm.family_names()
+    if getattr(family_class(n), "support", None) in (S.positive_reals, S.nonnegative_reals)
 ]
 
 

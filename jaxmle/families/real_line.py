@@ -1,54 +1,159 @@
-"""Continuous families on the real line (and the circle): Student's t, Cauchy,
-Laplace, Gumbel, skew normal, von Mises and the generalized extreme value.
+"""Continuous families on the whole real line: normal, logistic, Student's t,
+Cauchy, Laplace, Gumbel, skew normal and the generalized extreme value.
 
-The cumulative distribution functions without a closed form are computed with
-fixed-order Gauss-Legendre rules on intervals chosen from the integrand (so
-they trace under ``jit`` and vectorize over the data):
-
-* the skew normal's uses Owen's T function and, in the thin tail, a
-  log-space quadrature of the density;
-* the von Mises' integrates the density from the antipode of ``loc``.
+The skew normal's cdf has no closed form: it uses Owen's T function and, in the
+thin tail, a log-space quadrature of the density, both by fixed-order
+Gauss-Legendre rules on intervals chosen from the integrand (so they trace under
+``jit`` and vectorize over the data).
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
-from jax.scipy.special import betainc, gammaln, i0e, i1e, log_ndtr, ndtr
+from jax.scipy.special import betainc, gammaln, log_ndtr, ndtr
 from jax.scipy.stats import norm
 
 from jaxmle.families import constraints as C, support as S
-from jaxmle.families._math import EULER_GAMMA, HALF_LOG_2PI, PI_SQ_OVER_6, log1mexp, matrix
-from jaxmle.families.base import Family, weighted_mean, weighted_quantile
+from jaxmle.families._special import (
+    EULER_GAMMA,
+    HALF_LOG_2PI,
+    LOG_2,
+    LOG_PI,
+    PI_SQ_OVER_6,
+    digamma_half_step,
+    gauss_legendre,
+    lgamma_half_step,
+    log1mexp,
+    matrix,
+    trigamma_half_step,
+)
+from jaxmle.families.base import Family, Params, weighted_mean, weighted_quantile
 from jaxmle.families.registry import register
+from jaxmle.families.scipy_bridge import ScipyEquivalent
 
-__all__ = ["GEV", "Cauchy", "Gumbel", "Laplace", "SkewNormal", "StudentT", "VonMises"]
-
-_LOG_2 = 0.6931471805599453
-_LOG_PI = 1.1447298858494002
-_LOG_2PI = 1.8378770664093453
-
-# Gauss-Legendre nodes and weights on [0, 1] (64 points: exact to double
-# precision for the smooth, at most e^-45-decaying integrands used below).
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(64)
-_GL_X, _GL_W = 0.5 * (_GL_X + 1.0), 0.5 * _GL_W
+__all__ = ["GEV", "Cauchy", "Gumbel", "Laplace", "Logistic", "Normal", "SkewNormal", "StudentT"]
 
 
-def _gauss_legendre(v):
-    """Nodes and weights shaped ``(1,) * v.ndim + (64,)``, to pair with ``v[..., None]``."""
-    shape = (1,) * v.ndim + (-1,)
-    return jnp.asarray(_GL_X, v.dtype).reshape(shape), jnp.asarray(_GL_W, v.dtype).reshape(shape)
+_IQR_NORMAL = 1.3489795003921634  # interquartile range of N(0, 1)
 
 
-def _robust_loc_scale(x, w, iqr_unit):
-    """Median and IQR / ``iqr_unit``, falling back to the standard deviation."""
-    med = weighted_quantile(x, w, 0.5)
-    iqr = weighted_quantile(x, w, 0.75) - weighted_quantile(x, w, 0.25)
-    m = weighted_mean(x, w)
-    sd = jnp.sqrt(weighted_mean(jnp.square(x - m), w))
+def _robust_loc_scale(v: jax.Array, w: jax.Array | None, iqr_unit: float):
+    """Median and IQR-based scale, falling back to the standard deviation."""
+    med = weighted_quantile(v, w, 0.5)
+    iqr = weighted_quantile(v, w, 0.75) - weighted_quantile(v, w, 0.25)
+    m = weighted_mean(v, w)
+    sd = jnp.sqrt(weighted_mean((v - m) ** 2, w))
     scale = jnp.where(iqr > 0, iqr / iqr_unit, sd)
-    return med, jnp.where(scale > 0, scale, 1.0)
+    scale = jnp.where(scale > 0, scale, 1.0)
+    return med, scale
+
+
+def _normal_mle(v: jax.Array, w: jax.Array | None) -> Params:
+    # Two passes: centre first, so float32 keeps the variance when |mean| >> sd.
+    loc = weighted_mean(v, w)
+    scale = jnp.sqrt(weighted_mean(jnp.square(v - loc), w))
+    return {"loc": loc, "scale": scale}
+
+
+# ---------------------------------------------------------------------------
+# Normal, logistic
+# ---------------------------------------------------------------------------
+
+
+@register
+class Normal(Family):
+    r"""Normal distribution.
+
+    .. math:: \log f(x) = -\tfrac12 \left(\tfrac{x-\mu}{\sigma}\right)^2
+              - \log\sigma - \tfrac12\log 2\pi
+
+    Parameters: ``loc`` (:math:`\mu`, real), ``scale`` (:math:`\sigma > 0`).
+    MLE: ``loc = mean(x)``, ``scale**2 = mean((x - mean(x))**2)``.
+    """
+
+    name = "normal"
+    param_names = ("loc", "scale")
+    constraints = {"loc": C.real, "scale": C.positive}
+    support = S.real_line
+    density = "exp(-(x-loc)^2 / (2 scale^2)) / (scale sqrt(2 pi))"
+    scipy_equivalent = ScipyEquivalent("norm", loc="loc", scale="scale")
+
+    def logpdf(self, params: Params, x: jax.Array) -> jax.Array:
+        z = (x - params["loc"]) / params["scale"]
+        return -0.5 * z * z - jnp.log(params["scale"]) - HALF_LOG_2PI
+
+    def cdf(self, params, x):
+        return ndtr((x - params["loc"]) / params["scale"])
+
+    def logcdf(self, params, x):
+        return log_ndtr((x - params["loc"]) / params["scale"])
+
+    def logsf(self, params, x):
+        return log_ndtr((params["loc"] - x) / params["scale"])
+
+    def sample(self, params, key, shape=()):
+        return params["loc"] + params["scale"] * jax.random.normal(key, shape)
+
+    def init(self, x, w):
+        loc, scale = _robust_loc_scale(x, w, _IQR_NORMAL)
+        return {"loc": loc, "scale": scale}
+
+    def closed_form(self, x, w):
+        return _normal_mle(x, w)
+
+    def expected_information(self, params):
+        v = 1.0 / jnp.square(params["scale"])
+        return jnp.diag(jnp.stack([v, 2.0 * v]))
+
+
+@register
+class Logistic(Family):
+    r"""Logistic distribution with location :math:`\mu` and scale :math:`s`.
+
+    With :math:`z = (x-\mu)/s`,
+
+    .. math:: \log f(x) = -z - 2\log(1 + e^{-z}) - \log s
+              = -\operatorname{softplus}(z) - \operatorname{softplus}(-z) - \log s,
+
+    the symmetric softplus form, which never overflows for large :math:`|z|`.
+    """
+
+    name = "logistic"
+    param_names = ("loc", "scale")
+    constraints = {"loc": C.real, "scale": C.positive}
+    support = S.real_line
+
+    density = "exp(-z) / (scale (1 + exp(-z))^2), z = (x-loc)/scale"
+    scipy_equivalent = ScipyEquivalent("logistic", loc="loc", scale="scale")
+
+    def logpdf(self, params, x):
+        z = (x - params["loc"]) / params["scale"]
+        return -jax.nn.softplus(z) - jax.nn.softplus(-z) - jnp.log(params["scale"])
+
+    def cdf(self, params, x):
+        return jax.nn.sigmoid((x - params["loc"]) / params["scale"])
+
+    def logcdf(self, params, x):
+        return -jax.nn.softplus(-(x - params["loc"]) / params["scale"])
+
+    def logsf(self, params, x):
+        return -jax.nn.softplus((x - params["loc"]) / params["scale"])
+
+    def sample(self, params, key, shape=()):
+        return params["loc"] + params["scale"] * jax.random.logistic(key, shape)
+
+    def init(self, x, w):
+        # The logistic's interquartile range is 2 s log 3.
+        loc, scale = _robust_loc_scale(x, w, 2.0 * jnp.log(3.0))
+        return {"loc": loc, "scale": scale}
+
+    def expected_information(self, params):
+        # loc: the score is (2F - 1)/s with F ~ U(0, 1), so 1/(3 s^2); scale:
+        # (pi^2 + 3)/(9 s^2) (Johnson, Kotz and Balakrishnan, Continuous Univariate
+        # Distributions vol. 2, ch. 23).
+        v = 1.0 / jnp.square(params["scale"])
+        return jnp.diag(jnp.stack([v / 3.0, (jnp.pi**2 + 3.0) / 9.0 * v]))
 
 
 # ---------------------------------------------------------------------------
@@ -56,96 +161,10 @@ def _robust_loc_scale(x, w, iqr_unit):
 # ---------------------------------------------------------------------------
 
 
-def _stirling_correction(x):
-    r""":math:`\log\Gamma(x) - [(x-\tfrac12)\log x - x + \tfrac12\log 2\pi]` for ``x >= 10``."""
-    r = 1.0 / x
-    r2 = r * r
-    return r * (1 / 12 - r2 * (1 / 360 - r2 * (1 / 1260 - r2 * (1 / 1680 - r2 / 1188))))
-
-
-_HALF_STEP_SHIFT = 10
-
-
-@jax.custom_jvp
-def _lgamma_half_step(a):
-    r""":math:`\log\Gamma(a + \tfrac12) - \log\Gamma(a)` for ``a > 0``, without the
-    cancellation of two ``gammaln`` for large ``a``: the recurrence
-    :math:`\Gamma(y+1) = y\Gamma(y)` shifts ``a`` by 10, where Stirling's series
-    holds to ~1e-14 (elementary operations only).
-
-    Its derivatives, the differences of digamma and of trigamma, come from the
-    same recurrence and series (not from differentiating this code, nor from
-    XLA's much larger digamma and polygamma), which keeps the Hessian programs
-    of the t families small and fast to compile."""
-    a = jnp.asarray(a)
-    shifted = a + _HALF_STEP_SHIFT
-    lead = (1,) * jnp.ndim(a)
-    halves = jnp.asarray([0.5, 0.0], shifted.dtype).reshape((*lead, 2))
-    corr = _stirling_correction(shifted[..., None] + halves)
-    asym = (
-        shifted * jnp.log1p(0.5 / shifted)
-        - 0.5
-        + 0.5 * jnp.log(shifted)
-        + corr[..., 0]
-        - corr[..., 1]
-    )
-    steps = jnp.arange(_HALF_STEP_SHIFT, dtype=shifted.dtype).reshape((*lead, -1))
-    return asym - jnp.sum(jnp.log1p(0.5 / (a[..., None] + steps)), axis=-1)
-
-
-def _shifted(a):
-    """``(a + 10, [a, a+1, ..., a+9])``: the recurrence shift of the half-step helpers."""
-    a = jnp.asarray(a)
-    steps = jnp.arange(_HALF_STEP_SHIFT, dtype=a.dtype).reshape((1,) * jnp.ndim(a) + (-1,))
-    return a + _HALF_STEP_SHIFT, a[..., None] + steps
-
-
-def _digamma_tail(x):
-    """``digamma(x) - log(x)`` by its asymptotic series (``x >= 10``: ~1e-13)."""
-    r = 1.0 / x
-    r2 = r * r
-    return -0.5 * r - r2 * (1 / 12 - r2 * (1 / 120 - r2 * (1 / 252 - r2 * (1 / 240 - r2 / 132))))
-
-
-def _trigamma_series(x):
-    """``trigamma(x)`` by its asymptotic series (``x >= 10``: ~1e-13)."""
-    r = 1.0 / x
-    r2 = r * r
-    return r + r2 * (0.5 + r * (1 / 6 - r2 * (1 / 30 - r2 * (1 / 42 - r2 / 30))))
-
-
-@jax.custom_jvp
-def _digamma_half_step(a):
-    """``digamma(a + 1/2) - digamma(a)``, the derivative of ``_lgamma_half_step``
-    (the same recurrence and asymptotic series: elementary operations only)."""
-    y, ai = _shifted(a)
-    asym = jnp.log1p(0.5 / y) + _digamma_tail(y + 0.5) - _digamma_tail(y)
-    return asym + jnp.sum(1.0 / ai - 1.0 / (ai + 0.5), axis=-1)
-
-
-def _trigamma_half_step(a):
-    """``trigamma(a + 1/2) - trigamma(a)``, the derivative of ``_digamma_half_step``."""
-    y, ai = _shifted(a)
-    asym = _trigamma_series(y + 0.5) - _trigamma_series(y)
-    return asym + jnp.sum(1.0 / (ai + 0.5) ** 2 - 1.0 / ai**2, axis=-1)
-
-
-@_lgamma_half_step.defjvp
-def _lgamma_half_step_jvp(primals, tangents):
-    (a,), (da,) = primals, tangents
-    return _lgamma_half_step(a), _digamma_half_step(a) * da
-
-
-@_digamma_half_step.defjvp
-def _digamma_half_step_jvp(primals, tangents):
-    (a,), (da,) = primals, tangents
-    return _digamma_half_step(a), _trigamma_half_step(a) * da
-
-
 _T5_Q75 = 0.7266868438004226  # upper quartile of the t distribution with 5 df
 
 
-@register("student_t")
+@register
 class StudentT(Family):
     r"""Student's t distribution with ``df`` :math:`\nu`, location :math:`\mu`
     and scale :math:`\sigma`.
@@ -164,7 +183,7 @@ class StudentT(Family):
     regularized incomplete beta function, on whichever of its two symmetric
     forms is accurate.
     ``init``: ``loc`` = median, ``df = 5`` and ``scale`` = IQR over the IQR of
-    the standard t with 5 df. scipy: ``t(df=df, loc=loc, scale=scale)``.
+    the standard t with 5 df.
     """
 
     name = "student_t"
@@ -176,15 +195,13 @@ class StudentT(Family):
         "Gamma((df+1)/2) / (Gamma(df/2) sqrt(df pi) scale) (1 + z^2/df)^(-(df+1)/2), "
         "z = (x-loc)/scale"
     )
-    scipy_equivalent = "t(df=df, loc=loc, scale=scale)"
+    scipy_equivalent = ScipyEquivalent("t", df="df", loc="loc", scale="scale")
 
     def logpdf(self, params, x):
         df, scale = params["df"], params["scale"]
         z = (x - params["loc"]) / scale
-        norm_const = _lgamma_half_step(0.5 * df) - 0.5 * (jnp.log(df) + _LOG_PI) - jnp.log(scale)
+        norm_const = lgamma_half_step(0.5 * df) - 0.5 * (jnp.log(df) + LOG_PI) - jnp.log(scale)
         return norm_const - 0.5 * (df + 1.0) * jnp.log1p(z * z / df)
-
-    has_derivatives = True
 
     def derivative_terms(self, params, x):
         # r = x - loc, a = df scale^2 + r^2, b = 1 / a; with c = (df + 1) / 2,
@@ -203,9 +220,9 @@ class StudentT(Family):
         s2 = s * s
         sr2b2 = sb - nu * s2 * sb2  # sum r^2 b^2
         half, log_nu, log_s = 0.5 * nu, jnp.log(nu), jnp.log(s)
-        norm = _lgamma_half_step(half) + 0.5 * (nu * log_nu - _LOG_PI)  # D(df)
-        d1 = 0.5 * (_digamma_half_step(half) + log_nu + 1.0)  # D'(df)
-        d2 = 0.25 * _trigamma_half_step(half) + 0.5 / nu  # D''(df)
+        norm = lgamma_half_step(half) + 0.5 * (nu * log_nu - LOG_PI)  # D(df)
+        d1 = 0.5 * (digamma_half_step(half) + log_nu + 1.0)  # D'(df)
+        d2 = 0.25 * trigamma_half_step(half) + 0.5 / nu  # D''(df)
         value = n * (norm + nu * log_s) - c * log_a
         grad = {
             "df": n * (d1 + log_s) - 0.5 * log_a - c * s2 * sb,
@@ -254,10 +271,10 @@ class StudentT(Family):
 
     def expected_information(self, params):
         # Lange, Little and Taylor (1989, JASA 84:881), in scale rather than scale^2;
-        # trigamma((df+1)/2) - trigamma(df/2) by _trigamma_half_step (no cancellation).
+        # trigamma((df+1)/2) - trigamma(df/2) by trigamma_half_step (no cancellation).
         nu, s = params["df"], params["scale"]
         nu1, nu3 = nu + 1.0, nu + 3.0
-        i_dd = -0.25 * _trigamma_half_step(0.5 * nu) - (nu + 5.0) / (2.0 * nu * nu1 * nu3)
+        i_dd = -0.25 * trigamma_half_step(0.5 * nu) - (nu + 5.0) / (2.0 * nu * nu1 * nu3)
         i_ds = -2.0 / (s * nu1 * nu3)
         zero = jnp.zeros_like(i_dd)
         return matrix(
@@ -268,18 +285,13 @@ class StudentT(Family):
             ]
         )
 
-    def scipy(self, params):
-        from scipy import stats
-
-        return stats.t(df=params["df"], loc=params["loc"], scale=params["scale"])
-
 
 # ---------------------------------------------------------------------------
 # Cauchy
 # ---------------------------------------------------------------------------
 
 
-@register("cauchy")
+@register
 class Cauchy(Family):
     r"""Cauchy distribution with location :math:`\mu` and scale :math:`\gamma`.
 
@@ -289,7 +301,7 @@ class Cauchy(Family):
     Parameters: ``loc`` (:math:`\mu`, the median), ``scale`` (:math:`\gamma > 0`,
     half the interquartile range). The cdf is
     :math:`\operatorname{atan2}(1, -z)/\pi`, accurate in both tails.
-    ``init``: median and half the IQR. scipy: ``cauchy(loc=loc, scale=scale)``.
+    ``init``: median and half the IQR.
     """
 
     name = "cauchy"
@@ -298,11 +310,11 @@ class Cauchy(Family):
     support = S.real_line
 
     density = "1 / (pi scale (1 + z^2)), z = (x-loc)/scale"
-    scipy_equivalent = "cauchy(loc=loc, scale=scale)"
+    scipy_equivalent = ScipyEquivalent("cauchy", loc="loc", scale="scale")
 
     def logpdf(self, params, x):
         z = (x - params["loc"]) / params["scale"]
-        return -_LOG_PI - jnp.log(params["scale"]) - jnp.log1p(z * z)
+        return -LOG_PI - jnp.log(params["scale"]) - jnp.log1p(z * z)
 
     def _z(self, params, x):
         return (x - params["loc"]) / params["scale"]
@@ -311,10 +323,10 @@ class Cauchy(Family):
         return jnp.arctan2(1.0, -self._z(params, x)) / jnp.pi
 
     def logcdf(self, params, x):
-        return jnp.log(jnp.arctan2(1.0, -self._z(params, x))) - _LOG_PI
+        return jnp.log(jnp.arctan2(1.0, -self._z(params, x))) - LOG_PI
 
     def logsf(self, params, x):
-        return jnp.log(jnp.arctan2(1.0, self._z(params, x))) - _LOG_PI
+        return jnp.log(jnp.arctan2(1.0, self._z(params, x))) - LOG_PI
 
     def sample(self, params, key, shape=()):
         return params["loc"] + params["scale"] * jax.random.cauchy(key, shape)
@@ -326,11 +338,6 @@ class Cauchy(Family):
     def expected_information(self, params):
         v = 0.5 / jnp.square(params["scale"])
         return jnp.diag(jnp.stack([v, v]))
-
-    def scipy(self, params):
-        from scipy import stats
-
-        return stats.cauchy(loc=params["loc"], scale=params["scale"])
 
 
 # ---------------------------------------------------------------------------
@@ -355,7 +362,7 @@ def _weighted_median_exact(x, w):
     return 0.5 * (xs[lo] + xs[hi])
 
 
-@register("laplace")
+@register
 class Laplace(Family):
     r"""Laplace (double exponential) distribution with location :math:`\mu` and
     scale :math:`b`.
@@ -372,17 +379,15 @@ class Laplace(Family):
     ``loc``: use the closed form (the default). For the same reason the
     observed information in ``loc`` is 0 and the Hessian-based standard errors
     are not meaningful (the asymptotic variance of the median is
-    :math:`b^2/n`). scipy: ``laplace(loc=loc, scale=scale)``.
+    :math:`b^2/n`).
     """
 
     name = "laplace"
     param_names = ("loc", "scale")
     constraints = {"loc": C.real, "scale": C.positive}
     support = S.real_line
-    has_closed_form = True
-
     density = "exp(-|x-loc|/scale) / (2 scale)"
-    scipy_equivalent = "laplace(loc=loc, scale=scale)"
+    scipy_equivalent = ScipyEquivalent("laplace", loc="loc", scale="scale")
 
     def unit_information(self, params):
         # The log-density is not differentiable at x = loc, so the Hessian in
@@ -404,11 +409,11 @@ class Laplace(Family):
 
     def logcdf(self, params, x):
         z = self._z(params, x)
-        return jnp.where(z < 0, z - _LOG_2, jnp.log1p(-0.5 * jnp.exp(-jnp.abs(z))))
+        return jnp.where(z < 0, z - LOG_2, jnp.log1p(-0.5 * jnp.exp(-jnp.abs(z))))
 
     def logsf(self, params, x):
         z = self._z(params, x)
-        return jnp.where(z > 0, -z - _LOG_2, jnp.log1p(-0.5 * jnp.exp(-jnp.abs(z))))
+        return jnp.where(z > 0, -z - LOG_2, jnp.log1p(-0.5 * jnp.exp(-jnp.abs(z))))
 
     def sample(self, params, key, shape=()):
         return params["loc"] + params["scale"] * jax.random.laplace(key, shape)
@@ -422,18 +427,13 @@ class Laplace(Family):
         loc = _weighted_median_exact(x, w)
         return {"loc": loc, "scale": weighted_mean(jnp.abs(x - loc), w)}
 
-    def scipy(self, params):
-        from scipy import stats
-
-        return stats.laplace(loc=params["loc"], scale=params["scale"])
-
 
 # ---------------------------------------------------------------------------
 # Gumbel
 # ---------------------------------------------------------------------------
 
 
-@register("gumbel")
+@register
 class Gumbel(Family):
     r"""Gumbel distribution of maxima (right-skewed) with location :math:`\mu`
     and scale :math:`\beta`.
@@ -443,7 +443,6 @@ class Gumbel(Family):
     cdf :math:`\exp(-e^{-z})`. Parameters: ``loc`` (:math:`\mu`, the mode),
     ``scale`` (:math:`\beta > 0`). ``init`` matches the moments:
     :math:`\mathrm{sd} = \pi\beta/\sqrt6`, :math:`\mathrm{mean} = \mu + \gamma_E\beta`.
-    scipy: ``gumbel_r(loc=loc, scale=scale)``.
     """
 
     name = "gumbel"
@@ -452,7 +451,7 @@ class Gumbel(Family):
     support = S.real_line
 
     density = "exp(-z - exp(-z)) / scale, z = (x-loc)/scale"
-    scipy_equivalent = "gumbel_r(loc=loc, scale=scale)"
+    scipy_equivalent = ScipyEquivalent("gumbel_r", loc="loc", scale="scale")
 
     def logpdf(self, params, x):
         z = (x - params["loc"]) / params["scale"]
@@ -486,11 +485,6 @@ class Gumbel(Family):
         c = 1.0 - EULER_GAMMA
         return matrix([[v, -c * v], [-c * v, (c * c + PI_SQ_OVER_6) * v]])
 
-    def scipy(self, params):
-        from scipy import stats
-
-        return stats.gumbel_r(loc=params["loc"], scale=params["scale"])
-
 
 # ---------------------------------------------------------------------------
 # Skew normal
@@ -504,7 +498,7 @@ def _owens_t_unit(h, a):
     The Gaussian factor :math:`e^{-h^2 t^2/2}` is below :math:`e^{-50}` beyond
     :math:`t = 10/|h|`, so the rule runs over ``[0, min(a, 10/|h|)]``.
     """
-    nodes, weights = _gauss_legendre(h)
+    nodes, weights = gauss_legendre(h)
     habs = jnp.abs(h)
     upper = jnp.minimum(a, 10.0 / jnp.maximum(habs, 1e-300))
     t = upper[..., None] * nodes
@@ -536,14 +530,14 @@ def _skewnorm_log_thin_tail(z, a):
     :math:`e^{g(z-s) - g(z)} \le e^{-rs - s^2/2}`: integrating ``s`` over
     ``[0, L]`` with :math:`rL + L^2/2 = 45` drops less than :math:`e^{-45}`.
     """
-    nodes, weights = _gauss_legendre(z)
+    nodes, weights = gauss_legendre(z)
     log_mills = norm.logpdf(a * z) - log_ndtr(a * z)
     r = -z + a * jnp.exp(log_mills)
     length = 90.0 / (r + jnp.sqrt(r * r + 90.0))
     t = z[..., None] - length[..., None] * nodes
     g = norm.logpdf(t) + log_ndtr(a[..., None] * t)
     log_w = jnp.log(length)[..., None] + jnp.log(weights)
-    return _LOG_2 + jax.scipy.special.logsumexp(g + log_w, axis=-1)
+    return LOG_2 + jax.scipy.special.logsumexp(g + log_w, axis=-1)
 
 
 def _skewnorm_log_lower(z, a):
@@ -564,7 +558,7 @@ def _skewnorm_logcdf_std(z, a):
     with ``sf(z; a) = F(-z; -a)``."""
     lower = _skewnorm_log_lower(z, a)
     upper = _skewnorm_log_lower(-z, -a)
-    return jnp.where(lower < -_LOG_2, lower, jnp.log1p(-jnp.exp(upper)))
+    return jnp.where(lower < -LOG_2, lower, jnp.log1p(-jnp.exp(upper)))
 
 
 def _moment_delta(skew):
@@ -575,7 +569,7 @@ def _moment_delta(skew):
     return jnp.clip(delta, -0.99, 0.99)
 
 
-@register("skew_normal")
+@register
 class SkewNormal(Family):
     r"""Skew normal distribution (Azzalini) with shape :math:`\alpha`, location
     :math:`\xi` and scale :math:`\omega`.
@@ -599,7 +593,6 @@ class SkewNormal(Family):
     :math:`\xi = \mathrm{mean} - \omega\delta\sqrt{2/\pi}`.
     (At :math:`\alpha = 0` the information matrix is singular: near-symmetric
     data give a poorly determined shape.)
-    scipy: ``skewnorm(a=shape, loc=loc, scale=scale)``.
     """
 
     name = "skew_normal"
@@ -608,12 +601,12 @@ class SkewNormal(Family):
     support = S.real_line
 
     density = "2 phi(z) Phi(shape z) / scale, z = (x-loc)/scale"
-    scipy_equivalent = "skewnorm(a=shape, loc=loc, scale=scale)"
+    scipy_equivalent = ScipyEquivalent("skewnorm", a="shape", loc="loc", scale="scale")
 
     def logpdf(self, params, x):
         z = (x - params["loc"]) / params["scale"]
         return (
-            _LOG_2
+            LOG_2
             - 0.5 * z * z
             - HALF_LOG_2PI
             - jnp.log(params["scale"])
@@ -656,168 +649,11 @@ class SkewNormal(Family):
             "scale": scale,
         }
 
-    def scipy(self, params):
-        from scipy import stats
-
-        return stats.skewnorm(a=params["shape"], loc=params["loc"], scale=params["scale"])
-
-
-# ---------------------------------------------------------------------------
-# von Mises
-# ---------------------------------------------------------------------------
-
-
-def _vonmises_log_left(y, kappa):
-    r""":math:`\log\int_{-\pi}^{y} f(t)\,dt` for ``-pi <= y <= 0`` (``f`` the
-    density with ``loc = 0``), in log space.
-
-    On ``[-pi, 0]`` the density increases; it is below :math:`e^{-45}` times
-    :math:`f(y)` left of the ``lo`` with
-    :math:`2\kappa(\sin^2(lo/2) - \sin^2(y/2)) = 45`, so the rule runs over ``[lo, y]``.
-    """
-    nodes, weights = _gauss_legendre(y)
-    s2 = jnp.sin(0.5 * y) ** 2 + 22.5 / kappa
-    lo = -2.0 * jnp.arcsin(jnp.sqrt(jnp.minimum(s2, 1.0)))
-    length = y - lo
-    t = lo[..., None] + length[..., None] * nodes
-    log_f = -2.0 * kappa[..., None] * jnp.sin(0.5 * t) ** 2
-    log_w = jnp.log(length)[..., None] + jnp.log(weights)
-    log_norm = _LOG_2PI + jnp.log(i0e(kappa))
-    return jax.scipy.special.logsumexp(log_f + log_w, axis=-1) - log_norm
-
-
-@register("von_mises")
-class VonMises(Family):
-    r"""von Mises distribution (circular normal) with mean direction
-    :math:`\mu` and concentration :math:`\kappa`; data are angles in radians
-    in :math:`[-\pi, \pi]`.
-
-    .. math:: \log f(x) = \kappa\cos(x-\mu) - \log(2\pi I_0(\kappa))
-              = -2\kappa\sin^2\tfrac{x-\mu}{2} - \log(2\pi\,\mathrm{i0e}(\kappa))
-
-    (the exponentially scaled Bessel function ``i0e`` avoids overflow).
-    Parameters: ``loc`` (:math:`\mu`, real; the density is :math:`2\pi`-periodic
-    in it, and the fitted value is reported as the solver left it; ``init``
-    starts at the circular mean, in :math:`(-\pi, \pi]`), ``concentration``
-    (:math:`\kappa > 0`; 0 is the uniform distribution on the circle).
-
-    The cdf follows scipy's convention: it is the probability from the
-    antipode :math:`\mu - \pi` up to ``x``, lifted so that
-    ``cdf(x + 2 pi) = cdf(x) + 1`` (``cdf(loc) = 1/2``; a proper cdf for ``x``
-    in :math:`[\mu-\pi, \mu+\pi]`, and ``logcdf``/``logsf`` are only defined
-    there, NaN elsewhere as in scipy). It is a 64-point Gauss-Legendre rule in
-    log space over the part of :math:`[\mu-\pi, x]` (or of the upper side) where
-    the density is not negligible, accurate to double precision for every
-    :math:`\kappa` (scipy switches to a normal approximation, with errors
-    of up to ~1e-6, for :math:`\kappa \ge 50`).
-
-    ``init``: the circular mean for ``loc`` and Best and Fisher's (1981)
-    approximation of :math:`A_1^{-1}(\bar R)` from the mean resultant length
-    :math:`\bar R`. scipy: ``vonmises(kappa=concentration, loc=loc)``.
-    """
-
-    name = "von_mises"
-    param_names = ("loc", "concentration")
-    constraints = {"loc": C.real, "concentration": C.positive}
-    support = S.circle
-
-    density = "exp(concentration cos(x-loc)) / (2 pi I0(concentration)), -pi <= x <= pi"
-    scipy_equivalent = "vonmises(kappa=concentration, loc=loc)"
-
-    def logpdf(self, params, x):
-        kappa = params["concentration"]
-        s = jnp.sin(0.5 * (x - params["loc"]))
-        return -2.0 * kappa * s * s - _LOG_2PI - jnp.log(i0e(kappa))
-
-    def _reduce(self, params, x):
-        """``(y, turns)`` with ``x - loc = y + 2 pi turns``, ``y`` in ``[-pi, pi]``."""
-        d = x - params["loc"]
-        turns = jnp.round(d / (2.0 * jnp.pi))
-        return d - 2.0 * jnp.pi * turns, turns
-
-    def _log_tails(self, params, x):
-        """``(y, turns, log P(Y <= -|y|))`` for the reduced angle ``y``."""
-        y, turns = self._reduce(params, x)
-        kappa = jnp.broadcast_to(params["concentration"], y.shape)
-        return y, turns, _vonmises_log_left(-jnp.abs(y), kappa)
-
-    def cdf(self, params, x):
-        y, turns, log_tail = self._log_tails(params, x)
-        tail = jnp.exp(log_tail)
-        return jnp.where(y <= 0, tail, 1.0 - tail) + turns
-
-    def logcdf(self, params, x):
-        y, turns, log_tail = self._log_tails(params, x)
-        inside = jnp.where(y <= 0, log_tail, jnp.log1p(-jnp.exp(log_tail)))
-        return jnp.where(turns == 0, inside, jnp.log(self.cdf(params, x)))
-
-    def logsf(self, params, x):
-        y, turns, log_tail = self._log_tails(params, x)
-        inside = jnp.where(y >= 0, log_tail, jnp.log1p(-jnp.exp(log_tail)))
-        return jnp.where(turns == 0, inside, jnp.log1p(-self.cdf(params, x)))
-
-    def sample(self, params, key, shape=()):
-        # Best and Fisher's (1979) rejection sampler, all draws in parallel.
-        kappa = params["concentration"]
-        dtype = jnp.result_type(float)
-        kappa_safe = jnp.maximum(kappa, 1e-5)
-        r = 1.0 + jnp.sqrt(1.0 + 4.0 * kappa_safe**2)
-        rho = (r - jnp.sqrt(2.0 * r)) / (2.0 * kappa_safe)
-        # For tiny kappa, s = (1 + rho^2) / (2 rho) ~ 1 / kappa loses its digits.
-        s = jnp.where(kappa_safe > 1e-4, (1.0 + rho * rho) / (2.0 * rho), 1.0 / kappa_safe)
-        k_sign, key = jax.random.split(key)
-
-        def cond(c):
-            _, done, _, i = c
-            return ~jnp.all(done) & (i < 100)
-
-        def body(c):
-            key, done, wv, i = c
-            key, ku, kv = jax.random.split(key, 3)
-            z = jnp.cos(jnp.pi * jax.random.uniform(ku, shape, dtype))
-            w_new = (1.0 + s * z) / (s + z)
-            y = kappa_safe * (s - w_new)
-            v = jax.random.uniform(kv, shape, dtype)
-            accept = (y * (2.0 - y) >= v) | (jnp.log(y / v) + 1.0 >= y)
-            return key, done | accept, jnp.where(done, wv, w_new), i + 1
-
-        init = (key, jnp.zeros(shape, bool), jnp.zeros(shape, dtype), 0)
-        _, _, wv, _ = jax.lax.while_loop(cond, body, init)
-        sign = jnp.where(jax.random.bernoulli(k_sign, 0.5, shape), 1.0, -1.0)
-        theta = params["loc"] + sign * jnp.arccos(jnp.clip(wv, -1.0, 1.0))
-        return jnp.remainder(theta + jnp.pi, 2.0 * jnp.pi) - jnp.pi
-
-    def init(self, x, w):
-        c = weighted_mean(jnp.cos(x), w)
-        s = weighted_mean(jnp.sin(x), w)
-        rbar = jnp.clip(jnp.sqrt(c * c + s * s), 1e-8, 1.0 - 1e-8)
-        kappa = jnp.where(
-            rbar < 0.53,
-            2.0 * rbar + rbar**3 + 5.0 * rbar**5 / 6.0,
-            jnp.where(
-                rbar < 0.85,
-                -0.4 + 1.39 * rbar + 0.43 / (1.0 - rbar),
-                1.0 / (rbar**3 - 4.0 * rbar**2 + 3.0 * rbar),
-            ),
-        )
-        return {"loc": jnp.arctan2(s, c), "concentration": kappa}
-
-    def expected_information(self, params):
-        # With A(k) = I1(k) / I0(k): the loc score k sin(x - loc) has variance
-        # k^2 E[sin^2] = k A(k), and -d2/dk2 log f = A'(k) = 1 - A/k - A^2.
-        kappa = params["concentration"]
-        a = i1e(kappa) / i0e(kappa)
-        return jnp.diag(jnp.stack([kappa * a, 1.0 - a / kappa - a * a]))
-
-    def scipy(self, params):
-        from scipy import stats
-
-        return stats.vonmises(kappa=params["concentration"], loc=params["loc"])
-
 
 # ---------------------------------------------------------------------------
 # Generalized extreme value
 # ---------------------------------------------------------------------------
+
 
 _SERIES_EPS = 1e-4
 
@@ -865,7 +701,7 @@ def _gev_pwm(x, w):
     k = jnp.clip(7.8590 * c + 2.9554 * c * c, -0.5, 0.5)  # Hosking's k = -shape
     g = jnp.exp(gammaln(1.0 + k))
     # (1 - 2^-k) / k and (g - 1) / k, smooth at k = 0
-    one_minus_2k = _LOG_2 * _expm1_ratio(-k * _LOG_2)
+    one_minus_2k = LOG_2 * _expm1_ratio(-k * LOG_2)
     scale = l2 / (g * one_minus_2k)
     g_minus_1_over_k = jnp.where(
         jnp.abs(k) < 1e-6, -EULER_GAMMA, (g - 1.0) / jnp.where(k == 0, 1.0, k)
@@ -874,7 +710,7 @@ def _gev_pwm(x, w):
     return -k, loc, scale
 
 
-@register("gev")
+@register
 class GEV(Family):
     r"""Generalized extreme value distribution with shape :math:`\xi`, location
     :math:`\mu` and scale :math:`\sigma`, in the statistics convention where
@@ -901,8 +737,7 @@ class GEV(Family):
     until :math:`1 + \xi z \ge 1/2` on every observation, so the fit starts with
     a finite likelihood.
 
-    scipy uses the opposite sign for the shape:
-    ``genextreme(c=-shape, loc=loc, scale=scale)``.
+    scipy's ``genextreme`` uses the opposite sign for the shape.
     """
 
     name = "gev"
@@ -914,7 +749,7 @@ class GEV(Family):
         "t^(1+shape) exp(-t) / scale, t = (1 + shape z)^(-1/shape), z = (x-loc)/scale, "
         "on 1 + shape z > 0"
     )
-    scipy_equivalent = "genextreme(c=-shape, loc=loc, scale=scale)"
+    scipy_equivalent = ScipyEquivalent("genextreme", c="-shape", loc="loc", scale="scale")
 
     def _log_t(self, params, x):
         """``(inside, L)`` with ``L = log1p(xi z) / xi``; outside the support ``L``
@@ -960,8 +795,3 @@ class GEV(Family):
         xi = jnp.where((xi > 0) & (z_min < 0), jnp.minimum(xi, -0.5 / z_min), xi)
         xi = jnp.where((xi < 0) & (z_max > 0), jnp.maximum(xi, -0.5 / z_max), xi)
         return {"shape": xi, "loc": loc, "scale": scale}
-
-    def scipy(self, params):
-        from scipy import stats
-
-        return stats.genextreme(c=-params["shape"], loc=params["loc"], scale=params["scale"])

@@ -1,4 +1,4 @@
-"""Family-specific facts for discrete_more.py: options, parametrization
+"""Family-specific facts for discrete.py: options, parametrization
 conventions, closed forms against the textbook formulas, and tails."""
 
 import math
