@@ -21,53 +21,29 @@ Importing this package imports every family module, which registers its
 families.
 """
 
-from jaxmle.families import constraints as constraints, support as support
+# Each family module lists its families in ``__all__``: a new family is exported
+# here and at the top level (``jm.<Class>``) by being listed in its own module.
+from jaxmle.families import (
+    bounded,
+    circular,
+    composite,
+    constraints as constraints,
+    custom,
+    discrete,
+    multivariate,
+    positive,
+    real_line,
+    support as support,
+)
 from jaxmle.families.base import Family as Family
-from jaxmle.families.bounded import Beta as Beta, Uniform as Uniform
-from jaxmle.families.circular import VonMises as VonMises
-from jaxmle.families.composite import Mixture as Mixture, Shifted as Shifted
-from jaxmle.families.custom import Custom as Custom
-from jaxmle.families.discrete import (
-    Bernoulli as Bernoulli,
-    BetaBinomial as BetaBinomial,
-    Binomial as Binomial,
-    Categorical as Categorical,
-    Geometric as Geometric,
-    NegativeBinomial as NegativeBinomial,
-    Poisson as Poisson,
-    ZeroInflatedPoisson as ZeroInflatedPoisson,
-)
-from jaxmle.families.multivariate import (
-    Dirichlet as Dirichlet,
-    MultivariateNormal as MultivariateNormal,
-)
-from jaxmle.families.positive import (
-    Burr as Burr,
-    ChiSquared as ChiSquared,
-    Exponential as Exponential,
-    Frechet as Frechet,
-    Gamma as Gamma,
-    GeneralizedPareto as GeneralizedPareto,
-    HalfNormal as HalfNormal,
-    InverseGamma as InverseGamma,
-    InverseGaussian as InverseGaussian,
-    LogLogistic as LogLogistic,
-    LogNormal as LogNormal,
-    Nakagami as Nakagami,
-    Pareto as Pareto,
-    Rayleigh as Rayleigh,
-    Weibull as Weibull,
-)
-from jaxmle.families.real_line import (
-    GEV as GEV,
-    Cauchy as Cauchy,
-    Gumbel as Gumbel,
-    Laplace as Laplace,
-    Logistic as Logistic,
-    Normal as Normal,
-    SkewNormal as SkewNormal,
-    StudentT as StudentT,
-)
+from jaxmle.families.bounded import *  # noqa: F403
+from jaxmle.families.circular import *  # noqa: F403
+from jaxmle.families.composite import *  # noqa: F403
+from jaxmle.families.custom import *  # noqa: F403
+from jaxmle.families.discrete import *  # noqa: F403
+from jaxmle.families.multivariate import *  # noqa: F403
+from jaxmle.families.positive import *  # noqa: F403
+from jaxmle.families.real_line import *  # noqa: F403
 from jaxmle.families.registry import (
     family as family,
     family_class as family_class,
@@ -77,48 +53,27 @@ from jaxmle.families.registry import (
 )
 from jaxmle.families.scipy_bridge import ScipyEquivalent as ScipyEquivalent
 
+#: The names of the family classes, module by module.
+FAMILY_CLASSES = tuple(
+    name
+    for module in (
+        real_line,
+        positive,
+        bounded,
+        circular,
+        discrete,
+        multivariate,
+        composite,
+        custom,
+    )
+    for name in module.__all__
+    if isinstance(getattr(module, name), type) and issubclass(getattr(module, name), Family)
+)
+
 __all__ = [
-    "GEV",
-    "Bernoulli",
-    "Beta",
-    "BetaBinomial",
-    "Binomial",
-    "Burr",
-    "Categorical",
-    "Cauchy",
-    "ChiSquared",
-    "Custom",
-    "Dirichlet",
-    "Exponential",
+    *FAMILY_CLASSES,
     "Family",
-    "Frechet",
-    "Gamma",
-    "GeneralizedPareto",
-    "Geometric",
-    "Gumbel",
-    "HalfNormal",
-    "InverseGamma",
-    "InverseGaussian",
-    "Laplace",
-    "LogLogistic",
-    "LogNormal",
-    "Logistic",
-    "Mixture",
-    "MultivariateNormal",
-    "Nakagami",
-    "NegativeBinomial",
-    "Normal",
-    "Pareto",
-    "Poisson",
-    "Rayleigh",
     "ScipyEquivalent",
-    "Shifted",
-    "SkewNormal",
-    "StudentT",
-    "Uniform",
-    "VonMises",
-    "Weibull",
-    "ZeroInflatedPoisson",
     "constraints",
     "family",
     "family_class",
