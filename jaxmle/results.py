@@ -1,5 +1,10 @@
 """Results: immutable pytrees with everything a statistician needs next.
 
+A result holds host (numpy) arrays, fetched from the device once when it is
+made: every accessor (``aic``, ``pvalues``, Wald ``conf_int``, ``summary``,
+``to_scipy``, ``to_table``, ``res[i]``) works on these O(p) numbers with numpy
+and compiles nothing.
+
 * :class:`FitResult`: one fit (:func:`jaxmle.fit`);
 * :class:`ManyFitResult`: many fits (:func:`jaxmle.fit_many`), every array
   field with a leading dataset axis; ``res[i]`` is the ``i``-th ``FitResult``;
@@ -13,14 +18,14 @@ so that profile intervals and the bootstrap can refit.
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from collections.abc import Iterator, Mapping
+from statistics import NormalDist
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import ndtr, ndtri
 
 from jaxmle._engine.batch import BatchOutput
 from jaxmle._engine.output import Estimates, FitOutput
@@ -83,16 +88,16 @@ class FitResult:
             bootstrap (``None`` for a streamed fit, whose data are not held).
     """
 
-    params: dict[str, jax.Array]
-    loglik: jax.Array
-    n: jax.Array
-    n_iter: jax.Array
-    n_passes: jax.Array
-    grad_norm: jax.Array
-    step_norm: jax.Array
-    status: jax.Array
-    cov: jax.Array
-    stderr: dict[str, jax.Array]
+    params: dict[str, np.ndarray]
+    loglik: np.ndarray
+    n: np.ndarray
+    n_iter: np.ndarray
+    n_passes: np.ndarray
+    grad_norm: np.ndarray
+    step_norm: np.ndarray
+    status: np.ndarray
+    cov: np.ndarray
+    stderr: dict[str, np.ndarray]
     family: Family
     method: str
     free_names: tuple[str, ...]
@@ -117,17 +122,33 @@ class FitResult:
         for a :class:`ManyFitResult`) and its estimates, with the parameters
         in the family's order."""
         report = output.report
+        # One transfer of every number a result holds; no device work after it.
+        fields = jax.device_get(
+            dict(
+                params={k: estimates.params[k] for k in family.param_names},
+                loglik=output.loglik,
+                n=output.n,
+                n_iter=report.n_iter,
+                n_passes=output.n_passes,
+                grad_norm=report.grad_norm,
+                step_norm=report.step_norm,
+                status=report.status,
+                cov=estimates.cov,
+                stderr={k: estimates.stderr[k] for k in free_names},
+            )
+        )
+        fields = jax.tree.map(np.asarray, fields)
         return cls(
-            params={k: estimates.params[k] for k in family.param_names},
-            loglik=output.loglik,
-            n=output.n,
-            n_iter=report.n_iter,
-            n_passes=output.n_passes,
-            grad_norm=report.grad_norm,
-            step_norm=report.step_norm,
-            status=report.status,
-            cov=estimates.cov,
-            stderr={k: estimates.stderr[k] for k in free_names},
+            params={k: fields["params"][k] for k in family.param_names},
+            loglik=fields["loglik"],
+            n=fields["n"],
+            n_iter=fields["n_iter"],
+            n_passes=fields["n_passes"],
+            grad_norm=fields["grad_norm"],
+            step_norm=fields["step_norm"],
+            status=fields["status"],
+            cov=fields["cov"],
+            stderr={k: fields["stderr"][k] for k in free_names},
             family=family,
             method=method,
             free_names=free_names,
@@ -139,7 +160,7 @@ class FitResult:
     # ---- derived quantities ----------------------------------------------
 
     @property
-    def converged(self) -> jax.Array:
+    def converged(self) -> np.ndarray:
         """True where the solver's convergence test held (always for a closed form)."""
         return self.status == Status.CONVERGED
 
@@ -162,30 +183,30 @@ class FitResult:
         return status_message(int(self.status))
 
     @property
-    def aic(self) -> jax.Array:
+    def aic(self) -> np.ndarray:
         """Akaike information criterion, ``2k - 2 loglik``."""
         return 2.0 * self.n_params - 2.0 * self.loglik
 
     @property
-    def bic(self) -> jax.Array:
+    def bic(self) -> np.ndarray:
         """Bayesian information criterion, ``k log n - 2 loglik``."""
-        return self.n_params * jnp.log(self.n) - 2.0 * self.loglik
+        return self.n_params * np.log(self.n) - 2.0 * self.loglik
 
     @property
-    def aicc(self) -> jax.Array:
+    def aicc(self) -> np.ndarray:
         """AIC with the small-sample correction, ``AIC + 2k(k+1) / (n - k - 1)``."""
         k = self.n_params
         return self.aic + 2.0 * k * (k + 1) / (self.n - k - 1)
 
     @property
-    def zvalues(self) -> dict[str, jax.Array]:
+    def zvalues(self) -> dict[str, np.ndarray]:
         """``estimate / stderr`` per free parameter (the Wald statistic for 0)."""
         return {k: self.params[k] / self.stderr[k] for k in self.free_names}
 
     @property
-    def pvalues(self) -> dict[str, jax.Array]:
-        """Two-sided Wald p-values of ``parameter = 0``, ``2 Phi(-|z|)``."""
-        return {k: 2.0 * ndtr(-jnp.abs(z)) for k, z in self.zvalues.items()}
+    def pvalues(self) -> dict[str, np.ndarray]:
+        """Two-sided Wald p-values of ``parameter = 0``, ``2 Phi(-|z|) = erfc(|z| / sqrt 2)``."""
+        return {k: _erfc(np.abs(z) / np.sqrt(2.0)) for k, z in self.zvalues.items()}
 
     def conf_int(
         self, level: float = 0.95, method: str = "wald", **kwargs: Any
@@ -213,7 +234,7 @@ class FitResult:
             raise ValueError(
                 f"unknown conf_int method {method!r}; choose 'wald', 'profile' or 'bootstrap'"
             )
-        z = float(ndtri(0.5 + level / 2.0))
+        z = NormalDist().inv_cdf(0.5 + level / 2.0)
         return {
             k: (self.params[k] - z * self.stderr[k], self.params[k] + z * self.stderr[k])
             for k in self.free_names
@@ -467,6 +488,9 @@ class ManyFitResult(FitResult):
             f"ManyFitResult({self.family.name}: {len(self)} datasets, {ok} converged, "
             f"method={self.method!r})"
         )
+
+
+_erfc = np.vectorize(math.erfc, otypes=[float])
 
 
 def _row(value: Any, i: int) -> Any:

@@ -20,3 +20,45 @@ jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
 jax.config.update("jax_compilation_cache_dir", os.path.join(tempfile.gettempdir(), "jaxmle-tests"))
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+
+
+# ---- compilation counting (JAX's monitoring events, not timings) ------------------
+
+import collections  # noqa: E402
+
+import pytest  # noqa: E402
+
+_EVENTS = collections.Counter()
+_TRACE = "/jax/core/compile/jaxpr_trace_duration"
+_COMPILE = "/jax/core/compile/backend_compile_duration"
+
+
+def _listen(event, duration, **kwargs):
+    if event in (_TRACE, _COMPILE):
+        _EVENTS[event] += 1
+
+
+jax.monitoring.register_event_duration_secs_listener(_listen)
+
+
+class CompileCounter:
+    """``traces`` and ``compiles`` since the counter was made (or ``reset``)."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self._start = collections.Counter(_EVENTS)
+
+    @property
+    def traces(self) -> int:
+        return _EVENTS[_TRACE] - self._start[_TRACE]
+
+    @property
+    def compiles(self) -> int:
+        return _EVENTS[_COMPILE] - self._start[_COMPILE]
+
+
+@pytest.fixture
+def compile_counter():
+    return CompileCounter()

@@ -113,3 +113,26 @@ def test_result_types_are_exported():
     assert isinstance(test, jm.LRTResult) and test.df == 1
     assert isinstance(jm.fit_many("gamma", XS), jm.ManyFitResult)
     assert isinstance(jm.fit_groups("gamma", XS.ravel(), np.repeat(np.arange(6), 80)), jm.GroupFits)
+
+
+def test_accessors_compile_nothing(compile_counter):
+    res = jm.fit("weibull", RNG.weibull(1.3, 321) * 1.7)
+    many = jm.fit_many("gamma", XS)
+    compile_counter.reset()
+    text = res.summary()
+    values = (res.aic, res.bic, res.aicc, res.pvalues, res.zvalues, res.conf_int(), res.to_scipy())
+    table = many.to_table()
+    one = many[3]
+    one.summary(), many.summary(), one.conf_int(0.9), repr(res), repr(many)
+    assert compile_counter.traces == 0 and compile_counter.compiles == 0
+    assert "Weibull(shape, scale)" in text and len(values) == 7 and table["loglik"].shape == (6,)
+    # The host numbers are the right ones: a Wald interval and a p-value by hand.
+    from scipy import stats
+
+    se, est = float(res.stderr["shape"]), float(res.params["shape"])
+    lo, hi = res.conf_int(0.95)["shape"]
+    assert float(lo) == pytest.approx(est - stats.norm.ppf(0.975) * se, rel=1e-14)
+    assert float(hi) == pytest.approx(est + stats.norm.ppf(0.975) * se, rel=1e-14)
+    p = 2 * stats.norm.sf(abs(est / se))
+    assert float(res.pvalues["shape"]) == pytest.approx(p, rel=1e-12, abs=1e-300)
+    assert float(res.bic) == pytest.approx(2 * np.log(321) - 2 * float(res.loglik), rel=1e-14)

@@ -208,6 +208,7 @@ def with_cov_type(result: Any, fixed, x, w, cov_type: str, *, batched: bool = Fa
     if cov_type == "observed":
         return result
     program = covariance_many if batched else covariance_for
-    cov, stderr = program(result.family, fixed, result.params, x, w, cov_type)
-    stderr = {k: stderr[k] for k in result.free_names}  # jit sorts dict keys
+    cov, stderr = jax.device_get(program(result.family, fixed, result.params, x, w, cov_type))
+    stderr = {k: np.asarray(stderr[k]) for k in result.free_names}  # jit sorts dict keys
+    cov = np.asarray(cov)
     return dataclasses.replace(result, cov=cov, stderr=stderr, cov_type=cov_type)
