@@ -34,7 +34,13 @@ from jaxmle._engine.program import fit_program, solve_statistics_program, statis
 from jaxmle._engine.refit import RefitData
 from jaxmle._engine.sharding import fit_sharded, is_sharded, shard_data
 from jaxmle._engine.streaming import fit_stream, is_stream
-from jaxmle._engine.validation import check_data_values, free_names, prepare_data, validate_weights
+from jaxmle._engine.validation import (
+    check_data_values,
+    free_names,
+    pad_weights,
+    prepare_data,
+    validate_weights,
+)
 from jaxmle.families.base import Family
 from jaxmle.families.registry import resolve
 from jaxmle.inference.covariance import check_cov_type, with_cov_type
@@ -47,6 +53,7 @@ __all__ = ["METHODS", "fit"]
 # chunk as it is copied: cheaper than one large device allocation and copy.
 _STREAM_STATISTICS_MIN = 1 << 20
 _MINIBATCH_METHODS = ("adam", "sgd")
+_ALWAYS_WEIGHTED = 1 << 16
 
 
 def _options(method, optimizer, max_iter, tol, chunk_size, batch_size, epochs) -> FitOptions:
@@ -155,10 +162,15 @@ def fit(
         streamed = fit_stream(family, x, weights, options, init, fixed, key)
         return _result(family, streamed.plan.method, streamed.fixed, streamed.output, None, None)
 
-    xv = prepare_data(family, x)
+    # Lengths are rounded up to shape buckets (weight-0 padding): one program
+    # serves every length in a bucket. Sharded data keep their shape.
+    bucketed = devices is None and not is_sharded(x)
+    xv, n_data = prepare_data(family, x, bucketed=bucketed)
     dtype = np.dtype(xv.dtype)
-    w = validate_weights(weights, xv.shape[0], dtype)
-    n_data = xv.shape[0]
+    w = validate_weights(weights, n_data, dtype)
+    # Small data always carry weights, so that a length that fills its bucket
+    # exactly shares the bucket's program; large data only when padded.
+    w = pad_weights(w, n_data, xv.shape[0], dtype, always=bucketed and n_data <= _ALWAYS_WEIGHTED)
     if devices is not None:
         xv, w = shard_data(xv, w, devices)
     fixed_v, init_v = check_fixed_init(family, fixed, init, dtype)
@@ -173,7 +185,7 @@ def fit(
     else:
         out, n_invalid = fit_program(family, plan, xv, w, init_v, fixed_v, key)
     if int(n_invalid) > 0:
-        check_data_values(family, x if not isinstance(x, jax.Array) else np.asarray(xv)[:n_data])
+        check_data_values(family, np.asarray(x))
     refit = RefitData(x=xv, w=w, fixed=fixed_v, options=options)
     result = _result(family, plan.method, fixed_v, out, xv, refit)
     return with_cov_type(result, fixed_v, xv, w, cov_type)

@@ -18,6 +18,7 @@ import optax
 
 from jaxmle._engine.batch import (
     BatchOutput,
+    batch_rows,
     datasets_per_call as calls_of,
     device_data,
     free_dimension,
@@ -128,10 +129,11 @@ def fit_many(
     fixed_v, init_v = check_fixed_init(family, fixed, init, dtype)
     options = FitOptions(method=method, optimizer=optimizer, max_iter=max_iter, tol=tol)
     plan = make_plan(family, options, fixed_v, dtype)
-    per_call = calls_of(xs.shape[1:], datasets_per_call)
+    rows = batch_rows(xs)  # the shape bucket of the datasets' length
+    per_call = calls_of((rows, *xs.shape[2:]), datasets_per_call, xs.shape[0])
     n_free = free_dimension(family, xs.shape[1:], dtype, fixed_v)
-    out = run_batch(family, plan, xs, ws, init_v, fixed_v, as_key(None), n_free, per_call)
-    prepare = partial(device_data, family, dtype)
+    out = run_batch(family, plan, xs, ws, init_v, fixed_v, as_key(None), n_free, per_call, rows)
+    prepare = partial(device_data, family, dtype, rows)
     refit = RefitData(xs, ws, fixed_v, options, batched=True, prepare=prepare)
     result = _result(family, plan.method, fixed_v, out, xs, ws, on_invalid, n_free, refit)
     if cov_type == "observed":

@@ -33,9 +33,13 @@ _TRACE = "/jax/core/compile/jaxpr_trace_duration"
 _COMPILE = "/jax/core/compile/backend_compile_duration"
 
 
+_NAMES: list = []
+
+
 def _listen(event, duration, **kwargs):
     if event in (_TRACE, _COMPILE):
         _EVENTS[event] += 1
+        _NAMES.append((event.rsplit("/", 1)[-1], kwargs.get("fun_name")))
 
 
 jax.monitoring.register_event_duration_secs_listener(_listen)
@@ -49,6 +53,12 @@ class CompileCounter:
 
     def reset(self):
         self._start = collections.Counter(_EVENTS)
+        self._first = len(_NAMES)
+
+    @property
+    def names(self) -> list:
+        """``(event, function)`` of each trace and compile since the reset."""
+        return _NAMES[self._first :]
 
     @property
     def traces(self) -> int:

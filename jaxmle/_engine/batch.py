@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxmle._engine.buckets import BUCKET_DEVICE_BELOW, bucket_count, bucket_length
 from jaxmle._engine.compile import jit_fit
 from jaxmle._engine.output import Estimates, SolverReport, finish_body
 from jaxmle._engine.plan import FitPlan
@@ -35,9 +36,11 @@ from jaxmle.status import Status
 __all__ = [
     "BatchCheck",
     "BatchOutput",
+    "batch_rows",
     "datasets_per_call",
     "device_data",
     "free_dimension",
+    "pad_columns",
     "run_batch",
 ]
 
@@ -67,13 +70,14 @@ class BatchOutput(NamedTuple):
     check: BatchCheck
 
 
-def datasets_per_call(shape: tuple[int, ...], requested: int | None = None) -> int:
-    """Datasets (or bootstrap replicates) per compiled call for datasets of
-    ``shape`` (one dataset's shape): ``requested``, else about
-    ``2**24`` values at a time."""
+def datasets_per_call(shape: tuple[int, ...], requested: int | None, b: int) -> int:
+    """Datasets (or bootstrap replicates) per compiled call for ``b`` datasets
+    of ``shape`` (one dataset's shape): ``requested``, else about ``2**24``
+    values at a time, and no more than ``b`` rounded up to a power of 2 (the
+    bucket of the number of datasets)."""
     if requested is not None:
         return int(requested)
-    return max(1, _VALUES_PER_CALL // max(1, int(np.prod(shape))))
+    return min(max(1, _VALUES_PER_CALL // max(1, int(np.prod(shape)))), bucket_count(b))
 
 
 def free_dimension(family: Family, row_shape: tuple[int, ...], dtype, fixed) -> int:
@@ -116,16 +120,18 @@ def _clean_program(family, x, w):
     return _fill_masked(x, w, first)
 
 
-def device_data(family: Family, dtype, x, w):
-    """``(x, w)`` as device arrays with masked values cleaned: a batch
-    ``(B, N[, d])``, or one of its datasets."""
+def device_data(family: Family, dtype, rows: int, x, w):
+    """``(x, w)`` as device arrays padded to ``rows`` observations (weight 0)
+    with masked values cleaned: a batch ``(B, N[, d])``, or one of its datasets."""
+    one = x.ndim == 1 + family.event_ndim
     xd = jnp.asarray(x, dtype)
     wd = None if w is None else jnp.asarray(w, dtype)
-    if wd is None:
-        return xd, None
-    if xd.ndim == 2 + family.event_ndim:
-        return _clean_program(family, xd, wd), wd
-    return _clean_program(family, xd[None], wd[None])[0], wd
+    if one:
+        xd, wd = xd[None], None if wd is None else wd[None]
+    xd, wd = pad_columns(xd, wd, rows, dtype)
+    if wd is not None:
+        xd = _clean_program(family, xd, wd)
+    return (xd[0], None if wd is None else wd[0]) if one else (xd, wd)
 
 
 def _batch_body(family, plan, x, w, init, fixed, key, n_free) -> BatchOutput:
@@ -177,11 +183,43 @@ def _batch_body(family, plan, x, w, init, fixed, key, n_free) -> BatchOutput:
 _batch_program = jit_fit(_batch_body, size_arg=2, static_argnums=(0, 1, 7))
 
 
-def _take(a, idx, dtype):
-    if isinstance(a, jax.Array):
-        part = a if idx.shape[0] == a.shape[0] and (idx == np.arange(a.shape[0])).all() else a[idx]
-        return part.astype(dtype)
-    return jnp.asarray(np.asarray(a[idx]).astype(dtype, copy=False))
+def _host_chunk(a, idx, rows: int, dtype, fill_first: bool):
+    """Rows ``idx`` of ``a`` (numpy or JAX) as a host array of ``dtype``,
+    padded along axis 1 to ``rows`` (with each row's first value, or zeros for
+    weights): padding on the host compiles nothing per shape."""
+    part = np.asarray(a[idx] if isinstance(a, np.ndarray) else np.asarray(a)[idx])
+    part = part.astype(dtype, copy=False)
+    n = part.shape[1]
+    if rows > n:
+        tail_shape = (part.shape[0], rows - n, *part.shape[2:])
+        tail = (
+            np.broadcast_to(part[:, :1], tail_shape) if fill_first else np.zeros(tail_shape, dtype)
+        )
+        part = np.concatenate([part, tail], axis=1)
+    return part
+
+
+def pad_columns(x, w, rows: int, dtype):
+    """``(x, w)`` of a batch ``(B, N[, d])`` padded to ``rows`` observations per
+    dataset: copies of each dataset's first value with weight 0 (the batch
+    program replaces masked values by a valid value of their dataset anyway)."""
+    b, n = x.shape[0], x.shape[1]
+    if rows == n:
+        return x, w
+    xp = jnp.concatenate([x, jnp.broadcast_to(x[:, :1], (b, rows - n, *x.shape[2:]))], axis=1)
+    head = jnp.ones((b, n), dtype) if w is None else w
+    wp = jnp.concatenate([head, jnp.zeros((b, rows - n), dtype)], axis=1)
+    return xp, wp
+
+
+def batch_rows(x: Any) -> int:
+    """The observations per dataset a batch ``x`` is fitted with: its length
+    rounded up to :func:`~jaxmle._engine.buckets.bucket_length` (a JAX array of
+    ``BUCKET_DEVICE_BELOW`` values or more keeps its shape)."""
+    n = x.shape[1]
+    if isinstance(x, jax.Array) and x.size >= BUCKET_DEVICE_BELOW:
+        return n
+    return bucket_length(n)
 
 
 def run_batch(
@@ -194,22 +232,38 @@ def run_batch(
     key,
     n_free: int,
     per_call: int,
+    rows: int | None = None,
 ) -> BatchOutput:
     """Fit every dataset of ``xs`` (``(B, N[, d])``, numpy or JAX; ``ws``
     weights ``(B, N)`` or ``None``), ``per_call`` datasets per compiled call
     (the last call padded by repeating its last dataset, so every call has one
-    shape). Host data move to the device one call at a time."""
+    shape) and ``rows`` observations per dataset (weight-0 padding; default
+    ``N``). Host data move to the device one call at a time; the output comes
+    back to the host (numpy), where results and the bootstrap use it."""
     dtype = float_dtype(xs)
     b = xs.shape[0]
-    per_call = min(per_call, b)
+    rows = xs.shape[1] if rows is None else rows
+    # Large device batches stay on the device (sliced and padded there);
+    # everything else is assembled per call on the host, so that no eager
+    # operation compiles a program per number of datasets or length.
+    on_device = isinstance(xs, jax.Array) and xs.size >= BUCKET_DEVICE_BELOW
     parts = []
     for start in range(0, b, per_call):
         stop = min(start + per_call, b)
         idx = np.arange(start, start + per_call).clip(max=stop - 1)  # pad: repeat the last
-        xc = _take(xs, idx, dtype)
-        wc = None if ws is None else _take(ws, idx, dtype)
-        out = _batch_program(family, plan, xc, wc, init, fixed, key, n_free)
-        parts.append(jax.tree.map(lambda a, k=stop - start: a[:k], out))
+        if on_device:
+            xc = (xs if per_call == b and start == 0 else xs[idx]).astype(dtype)
+            wc = None if ws is None else jnp.asarray(ws)[idx].astype(dtype)
+            xc, wc = pad_columns(xc, wc, rows, dtype)
+        else:
+            xc = jnp.asarray(_host_chunk(xs, idx, rows, dtype, True))
+            wc = None
+            if ws is not None or rows > xs.shape[1]:
+                w_host = np.ones((per_call, xs.shape[1]), dtype) if ws is None else ws
+                w_idx = np.arange(per_call) if ws is None else idx
+                wc = jnp.asarray(_host_chunk(w_host, w_idx, rows, dtype, False))
+        out = jax.device_get(_batch_program(family, plan, xc, wc, init, fixed, key, n_free))
+        parts.append(jax.tree.map(lambda a, k=stop - start: np.asarray(a)[:k], out))
     if len(parts) == 1:
         return parts[0]
-    return jax.tree.map(lambda *a: jnp.concatenate(a), *parts)
+    return jax.tree.map(lambda *a: np.concatenate(a), *parts)

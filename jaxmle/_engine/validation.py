@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxmle._engine.buckets import BUCKET_DEVICE_BELOW, bucket_length
 from jaxmle.families.base import Family
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "float_dtype",
     "free_names",
     "invalid_mask",
+    "pad_weights",
     "prepare_data",
     "validate_data",
     "validate_params",
@@ -125,18 +127,45 @@ def invalid_mask(family: Family, x: jax.Array) -> jax.Array:
     return ~(finite & family.support.contains(jnp.where(jnp.isfinite(x), x, 0)))
 
 
-def prepare_data(family: Family, x: Any) -> jax.Array:
-    """``x`` as a float JAX array of shape ``(N,)`` or ``(N, d)``, checked for
-    type, shape and emptiness; its *values* are checked on the device inside
-    the fit (:func:`invalid_mask`), fused with the first pass over the data,
-    and explained by :func:`check_data_values` when that check fails.
+def prepare_data(family: Family, x: Any, *, bucketed: bool = False) -> tuple[jax.Array, int]:
+    """``(x, n)``: ``x`` as a float JAX array of shape ``(N,)`` or ``(N, d)``,
+    checked for type, shape and emptiness, and ``n`` its number of observations;
+    its *values* are checked on the device inside the fit (:func:`invalid_mask`),
+    fused with the first pass over the data, and explained by
+    :func:`check_data_values` when that check fails.
 
-    A JAX array already in the compute dtype is used as it is (no copy)."""
+    With ``bucketed``, the rows are padded to :func:`~jaxmle._engine.buckets.bucket_length`
+    with copies of the first row (give them weight 0: :func:`pad_weights`),
+    host data while they are copied; a JAX array of
+    :data:`~jaxmle._engine.buckets.BUCKET_DEVICE_BELOW` rows or more keeps its
+    shape (``N == n``). A JAX array in the compute dtype that is not padded is
+    used as it is (no copy)."""
     arr = _checked_layout(family, x)
     dtype = float_dtype(arr)
-    if isinstance(arr, jax.Array):
-        return arr if arr.dtype == dtype else arr.astype(dtype)
-    return jnp.asarray(arr.astype(dtype, copy=False))
+    n = arr.shape[0]
+    on_device = isinstance(arr, jax.Array)
+    rows = n
+    if bucketed and not (on_device and n >= BUCKET_DEVICE_BELOW):
+        rows = bucket_length(n)
+    if on_device and rows == n:
+        return (arr if arr.dtype == dtype else arr.astype(dtype)), n
+    # Padded on the host (a small device array makes the round trip): no
+    # compiled program per length.
+    host = np.asarray(arr).astype(dtype, copy=False)
+    if rows > n:
+        host = np.concatenate([host, np.broadcast_to(host[:1], (rows - n, *host.shape[1:]))])
+    return jnp.asarray(host), n
+
+
+def pad_weights(w: Any, n: int, rows: int, dtype, *, always: bool = False) -> jax.Array | None:
+    """Weights for ``rows`` rows of which the first ``n`` are the data: ``w``
+    (or ones), then zeros; ``w`` itself when ``rows == n``, unless ``always``
+    (then ones for ``None``: a length that fills its bucket exactly runs the
+    bucket's weighted program too). Made on the host: no program per length."""
+    if rows == n and (w is not None or not always):
+        return None if w is None else jnp.asarray(w)
+    head = np.ones(n, dtype) if w is None else np.asarray(w, dtype)
+    return jnp.asarray(np.concatenate([head, np.zeros(rows - n, dtype)]))
 
 
 def validate_data(family: Family, x: Any) -> jax.Array:
@@ -150,11 +179,12 @@ def validate_data(family: Family, x: Any) -> jax.Array:
     """
     arr = _checked_layout(family, x)
     check_data_values(family, arr)
-    return prepare_data(family, arr)
+    return prepare_data(family, arr)[0]
 
 
-def validate_weights(w: Any, n: int, dtype: np.dtype) -> jax.Array | None:
-    """Check frequency weights: shape ``(n,)``, finite, >= 0, not all zero."""
+def validate_weights(w: Any, n: int, dtype: np.dtype) -> np.ndarray | None:
+    """Check frequency weights: shape ``(n,)``, finite, >= 0, not all zero; a
+    host array of ``dtype`` (a copy where ``w`` was of another type)."""
     if w is None:
         return None
     arr = as_numeric_array("weights", w)
@@ -175,7 +205,7 @@ def validate_weights(w: Any, n: int, dtype: np.dtype) -> jax.Array | None:
         )
     if not (vals > 0).any():
         raise ValueError("weights are all zero: no observation is left to fit")
-    return jnp.asarray(vals)
+    return vals
 
 
 def _check_value(family: Family, name: str, value: Any, what: str, dtype) -> jax.Array:

@@ -242,18 +242,33 @@ def _influence_factory(family, params, free, x, w, batched):
 
 @partial(jax.jit, static_argnums=(2, 3, 4))
 def _resampled_weights(key, w, m, n_obs, dtype):
-    """``m`` rows of multinomial counts of ``n_obs`` draws with probabilities
-    ``w / sum(w)`` (uniform without weights), scaled to the total weight."""
+    """``m`` rows of multinomial counts of ``n`` draws with probabilities
+    ``w / sum(w)`` (uniform without weights), scaled to the total weight; ``n``
+    is the number of observed rows (weight > 0), so weight-0 padding (shape
+    buckets, ragged batches) neither is drawn nor adds draws."""
     if w is None:
         idx = jax.random.randint(key, (m, n_obs), 0, n_obs)
-        total = n_obs
-    else:  # inverse-cdf draws: O(n_obs log n_obs) per replicate
-        cum = jnp.cumsum(w)
-        total = cum[-1]
-        idx = jnp.searchsorted(cum, jax.random.uniform(key, (m, n_obs), dtype, 0.0, total))
-        idx = jnp.clip(idx, 0, n_obs - 1)
-    counts = jax.vmap(lambda i: jnp.zeros(n_obs, dtype).at[i].add(1.0))(idx)
-    return counts * (total / n_obs)
+        counts = jax.vmap(lambda i: jnp.zeros(n_obs, dtype).at[i].add(1.0))(idx)
+        return counts
+    # inverse-cdf draws: O(n_obs log n_obs) per replicate
+    cum = jnp.cumsum(w)
+    total = cum[-1]
+    n_draw = jnp.sum(w > 0)
+    idx = jnp.searchsorted(cum, jax.random.uniform(key, (m, n_obs), dtype, 0.0, total))
+    idx = jnp.clip(idx, 0, n_obs - 1)
+    drawn = (jnp.arange(n_obs) < n_draw).astype(dtype)  # the first n_draw draws count
+    counts = jax.vmap(lambda i: jnp.zeros(n_obs, dtype).at[i].add(drawn))(idx)
+    return counts * (total / n_draw)
+
+
+def _model_weights(w, m, n_obs, dtype):
+    """Weights of a parametric replicate: each observed row (weight > 0) of
+    ``w`` gets the mean weight, padding keeps weight 0."""
+    if w is None:
+        return None
+    n_draw = jnp.sum(w > 0)
+    row = jnp.where(w > 0, jnp.sum(w) / n_draw, 0.0).astype(dtype)
+    return jnp.broadcast_to(row, (m, n_obs))
 
 
 def bootstrap(
@@ -305,7 +320,7 @@ def bootstrap(
     dtype = x.dtype
     params = {k: jnp.asarray(v) for k, v in params.items()}
     pb = params if batched else {k: v[None] for k, v in params.items()}
-    per_call = datasets_per_call(xs.shape[1:], replicates_per_call)
+    per_call = datasets_per_call(xs.shape[1:], replicates_per_call, n)
     # The replicates are refitted as the original was (without a mini-batch
     # size: full-batch), from the original estimate unless it was a closed form.
     opts = refit.options
@@ -337,16 +352,18 @@ def bootstrap(
         for start in range(0, n, per_call):
             m = min(per_call, n - start)
             key, sub = jax.random.split(key)
+            # Every call draws and fits per_call replicates (one shape: one
+            # program); the last call keeps the first m.
             if kind == "nonparametric":
-                wb = _resampled_weights(sub, wd, m, n_obs, dtype)
-                xb = jnp.broadcast_to(xd, (m, *xd.shape))
+                wb = _resampled_weights(sub, wd, per_call, n_obs, dtype)
+                xb = jnp.broadcast_to(xd, (per_call, *xd.shape))
             else:
-                xb = family.sample(pd, sub, (m, n_obs)).astype(dtype)
-                wb = None if wd is None else jnp.full((m, n_obs), jnp.sum(wd) / n_obs, dtype)
-            out = run_batch(family, plan, xb, wb, init_v, fixed, as_key(None), n_free, m)
-            status = np.asarray(out.report.status)
+                xb = family.sample(pd, sub, (per_call, n_obs)).astype(dtype)
+                wb = _model_weights(wd, per_call, n_obs, dtype)
+            out = run_batch(family, plan, xb, wb, init_v, fixed, as_key(None), n_free, per_call)
+            status = np.asarray(out.report.status)[:m]
             for k in free:
-                reps[k].append(np.asarray(out.estimates.params[k]))
+                reps[k].append(np.asarray(out.estimates.params[k])[:m])
             ok.append(status == Status.CONVERGED)
             failed += int(np.sum(~np.isin(status, [Status.CONVERGED, Status.INVALID_DATA])))
     if failed:

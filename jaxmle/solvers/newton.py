@@ -49,6 +49,7 @@ __all__ = [
 _ARMIJO_C = 1e-4
 _MAX_HALVINGS = 40
 _EIG_FLOOR = 1e-10
+_NOISE_ULPS = 256.0
 
 
 def value_grad_hessian(fun, z):
@@ -135,7 +136,14 @@ def newton_update(
     finite = jnp.isfinite(value) & jnp.all(jnp.isfinite(grad)) & jnp.all(jnp.isfinite(hess))
     eps_f = 8.0 * jnp.finfo(dt).eps * (jnp.abs(s.value) + 1.0)
     armijo = value <= s.value + _ARMIJO_C * s.alpha * (s.grad @ s.direction) + eps_f
-    accept = finite & (first | armijo)
+    # Next to the optimum a step decreases f by less than f's rounding noise (a
+    # mean of large cancelling sums): a step that keeps f within a wider noise
+    # band and halves the scaled gradient is progress as well.
+    noise_f = _NOISE_ULPS * jnp.finfo(dt).eps * (jnp.abs(s.value) + 1.0)
+    g_old = jnp.max(jnp.abs(scaled_gradient(s.grad, s.hess)))
+    g_new = jnp.max(jnp.abs(scaled_gradient(grad, hess)))
+    settles = (value <= s.value + noise_f) & (g_new <= 0.5 * g_old)
+    accept = finite & (first | armijo | settles)
 
     # The current point: the trial if accepted, else the old one.
     pick = lambda a, r: jnp.where(accept, a, r)  # noqa: E731

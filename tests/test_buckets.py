@@ -1,0 +1,93 @@
+"""Shape buckets: one compiled program per (family, path, dtype, bucket), the
+padding masked by weight 0, the same estimates with and without it.
+Compilations are counted with JAX's monitoring events, never timed."""
+
+import jax
+import numpy as np
+import pytest
+from cases import CASES
+
+import jaxmle as jm
+from jaxmle._engine.buckets import bucket_count, bucket_length
+
+RNG = np.random.default_rng(21)
+ONE_DEVICE = [jax.devices()[0]]  # devices= fits keep the data's own shape: no padding
+
+
+def test_the_ladder():
+    assert [bucket_length(n) for n in (1, 256, 257, 1024, 1025, 4096, 4097)] == [
+        256, 256, 1024, 1024, 4096, 4096, 8192,
+    ]  # fmt: skip
+    assert bucket_length(100_000) == 131_072 and bucket_length(1 << 20) == 1 << 20
+    for n in (1_048_577, 1_500_000, 10**7, 10**8, 123_456_789):
+        b = bucket_length(n)
+        assert n <= b <= 1.25 * n and b % (1 << 16) == 0
+    assert [bucket_count(b) for b in (1, 2, 3, 5, 8, 9, 1000)] == [1, 2, 4, 8, 8, 16, 1024]
+    with pytest.raises(ValueError):
+        bucket_length(0)
+
+
+def test_lengths_in_one_bucket_share_one_program(compile_counter):
+    x = RNG.weibull(1.5, 2048) * 2.0
+    jm.fit("weibull", x[:1500])  # compiles the 2048 bucket's programs
+    compile_counter.reset()
+    for n in (1100, 1337, 2000, 2048):
+        res = jm.fit("weibull", x[:n])
+        assert bool(res.converged) and float(res.n) == n
+    assert compile_counter.compiles == 0 and compile_counter.traces == 0, compile_counter.names
+    jm.fit("weibull", x[:700])  # another bucket: new programs
+    assert compile_counter.compiles > 0
+
+
+def test_profile_and_bootstrap_reuse_the_bucket(compile_counter):
+    x = RNG.gamma(2.0, 1.5, 900)
+    jm.fit("gamma", x[:850]).conf_int(method="profile")
+    jm.fit("gamma", x[:850]).bootstrap(n=100, key=0)
+    compile_counter.reset()
+    res = jm.fit("gamma", x[:880])
+    ci = res.conf_int(method="profile")
+    boot = res.bootstrap(n=120, key=1)  # 100 and 120 replicates: one bucket (128)
+    assert compile_counter.compiles == 0, compile_counter.names
+    assert ci["shape"][0] < res.params["shape"] < ci["shape"][1]
+    assert boot.replicates["shape"].shape == (120,) and boot.converged.all()
+
+
+_PADDED_CASES = [c for c in CASES if c.family().event_ndim == 0 and not c.slow_compile]
+
+
+@pytest.mark.parametrize("case", _PADDED_CASES, ids=lambda c: c.id or c.name)
+def test_padding_does_not_change_the_estimates(case):
+    fam = case.family()
+    x = case.draw(np.random.default_rng(5), 1000)  # padded to 1024 with weight 0
+    padded = jm.fit(fam, x, **case.fit_kwargs)
+    exact = jm.fit(fam, x, devices=ONE_DEVICE, **case.fit_kwargs)
+    assert int(padded.status) == int(exact.status)
+    assert float(padded.loglik) == pytest.approx(float(exact.loglik), rel=1e-12, abs=1e-9)
+    # Closed forms and sufficient statistics agree to rounding; Newton from the
+    # family's init stops within its tolerance (gradient 1e-10 in units of the
+    # curvature) of the optimum, and the padded start differs slightly (weighted
+    # quantiles).
+    rtol = 1e-12 if padded.method == "closed_form" or fam.has_statistics else 1e-10
+    for k in fam.param_names:
+        np.testing.assert_allclose(padded.params[k], exact.params[k], rtol=rtol, atol=1e-300)
+    for k in padded.free_names:
+        np.testing.assert_allclose(padded.stderr[k], exact.stderr[k], rtol=1e-6)
+
+
+def test_fit_many_buckets_datasets_and_lengths(compile_counter):
+    X = RNG.gamma(2.0, 1.0, size=(7, 300))
+    ref = jm.fit_many("gamma", X)
+    compile_counter.reset()
+    five = jm.fit_many("gamma", X[:5, :270])  # 5 -> 8 datasets, 270 -> 1024 rows
+    assert compile_counter.compiles == 0, compile_counter.names
+    for i in range(5):
+        one = jm.fit("gamma", X[i, :270])
+        assert float(five.params["shape"][i]) == pytest.approx(
+            float(one.params["shape"]), rel=1e-12
+        )
+    assert len(ref) == 7 and len(five) == 5
+    # Ragged lists land in the same buckets.
+    compile_counter.reset()
+    ragged = jm.fit_many("gamma", [X[0, :260], X[1, :299], X[2], X[3], X[4, :5], X[5]])
+    assert compile_counter.compiles == 0, compile_counter.names
+    assert float(ragged.n[0]) == 260 and float(ragged.n[2]) == 300
