@@ -26,8 +26,8 @@ from jaxmle._engine.output import finish, n_free_params
 from jaxmle._engine.plan import (
     METHODS,
     FitOptions,
-    as_key,
     check_fixed_init,
+    key_for,
     make_plan,
 )
 from jaxmle._engine.program import fit_program, solve_statistics_program, statistics_pass_program
@@ -175,7 +175,7 @@ def fit(
         xv, w = shard_data(xv, w, devices)
     fixed_v, init_v = check_fixed_init(family, fixed, init, dtype)
     plan = make_plan(family, options, fixed_v, dtype)
-    key = as_key(key)
+    key = key_for(plan, key)
 
     if is_sharded(xv):
         out, n_invalid = fit_sharded(family, plan, xv, w, init_v, fixed_v, key)

@@ -27,8 +27,8 @@ from jaxmle._engine.batch import (
 from jaxmle._engine.batch_input import batch_arrays
 from jaxmle._engine.plan import (
     FitOptions,
-    as_key,
     check_fixed_init,
+    key_for,
     make_plan,
     positive_int,
 )
@@ -132,7 +132,9 @@ def fit_many(
     rows = batch_rows(xs)  # the shape bucket of the datasets' length
     per_call = calls_of((rows, *xs.shape[2:]), datasets_per_call, xs.shape[0])
     n_free = free_dimension(family, xs.shape[1:], dtype, fixed_v)
-    out = run_batch(family, plan, xs, ws, init_v, fixed_v, as_key(None), n_free, per_call, rows)
+    out = run_batch(
+        family, plan, xs, ws, init_v, fixed_v, key_for(plan, None), n_free, per_call, rows
+    )
     prepare = partial(device_data, family, dtype, rows)
     refit = RefitData(xs, ws, fixed_v, options, batched=True, prepare=prepare)
     result = _result(family, plan.method, fixed_v, out, xs, ws, on_invalid, n_free, refit)

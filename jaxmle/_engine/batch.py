@@ -256,12 +256,12 @@ def run_batch(
             wc = None if ws is None else jnp.asarray(ws)[idx].astype(dtype)
             xc, wc = pad_columns(xc, wc, rows, dtype)
         else:
-            xc = jnp.asarray(_host_chunk(xs, idx, rows, dtype, True))
+            xc = jax.device_put(_host_chunk(xs, idx, rows, dtype, True))
             wc = None
             if ws is not None or rows > xs.shape[1]:
                 w_host = np.ones((per_call, xs.shape[1]), dtype) if ws is None else ws
                 w_idx = np.arange(per_call) if ws is None else idx
-                wc = jnp.asarray(_host_chunk(w_host, w_idx, rows, dtype, False))
+                wc = jax.device_put(_host_chunk(w_host, w_idx, rows, dtype, False))
         out = jax.device_get(_batch_program(family, plan, xc, wc, init, fixed, key, n_free))
         parts.append(jax.tree.map(lambda a, k=stop - start: np.asarray(a)[:k], out))
     if len(parts) == 1:

@@ -17,6 +17,8 @@ from typing import Any
 import jax
 import numpy as np
 
+from jaxmle._engine.cache import ensure_cache
+
 __all__ = ["FAST_CODE_FROM", "compiler_options", "jit_fit"]
 
 _FAST_COMPILE = {"xla_cpu_use_fusion_emitters": False}
@@ -49,6 +51,7 @@ class FitProgram:
         self.compiled: dict[bool, Any] = {}
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        ensure_cache()
         large = self.size_arg is not None and args[self.size_arg].size >= FAST_CODE_FROM
         if large not in self.compiled:
             opts = None if large else compiler_options()

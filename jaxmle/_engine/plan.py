@@ -28,6 +28,7 @@ __all__ = [
     "FitPlan",
     "as_key",
     "check_fixed_init",
+    "key_for",
     "make_plan",
     "newton_plan",
     "positive_int",
@@ -208,6 +209,12 @@ def check_fixed_init(family: Family, fixed: Any, init: Any, dtype) -> tuple[dict
     if both:
         raise ValueError(f"parameter(s) {both} are both fixed and given an init value")
     return fixed_v, init_v
+
+
+def key_for(plan: FitPlan, key: Any) -> jax.Array | None:
+    """The PRNG key a fit program needs: ``as_key(key)`` for a mini-batch fit
+    (the shuffling), else ``None`` (making a key compiles a small program)."""
+    return as_key(key) if plan.path == "minibatch" else None
 
 
 def as_key(key: Any) -> jax.Array:

@@ -142,9 +142,16 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None)
         estimate = {k: jnp.asarray(v, x.dtype) for k, v in family.closed_form(x, w).items()}
         u_hat, unflatten = flatten_params(family.to_unconstrained(estimate), free)
         obj = Objective(family, fixed, unflatten, x, w, n, plan.chunk, False, reduce, n_local)
-        _, grad_u, hess_u = obj.derivatives(u_hat)
+        value, grad_u, hess_u = obj.derivatives(u_hat)
         exact = estimate
-        loglik = combine(total_loglik(family, {**estimate, **fixed}, x, w))  # u may be infinite
+        # The information pass gave the value too; where u is not finite (an
+        # estimate on the boundary of the parameter space) a pass at the
+        # constrained estimate gives it instead. (Under vmap both run.)
+        loglik = jax.lax.cond(
+            jnp.isfinite(value),
+            lambda: -n * value,
+            lambda: combine(total_loglik(family, {**estimate, **fixed}, x, w)),
+        )
         passes = 2
         report = SolverReport(
             n_iter=jnp.asarray(0, jnp.int32),

@@ -154,7 +154,7 @@ def prepare_data(family: Family, x: Any, *, bucketed: bool = False) -> tuple[jax
     host = np.asarray(arr).astype(dtype, copy=False)
     if rows > n:
         host = np.concatenate([host, np.broadcast_to(host[:1], (rows - n, *host.shape[1:]))])
-    return jnp.asarray(host), n
+    return jax.device_put(host), n  # a copy to the device; no program (jnp.asarray compiles one)
 
 
 def pad_weights(w: Any, n: int, rows: int, dtype, *, always: bool = False) -> jax.Array | None:
@@ -163,9 +163,9 @@ def pad_weights(w: Any, n: int, rows: int, dtype, *, always: bool = False) -> ja
     (then ones for ``None``: a length that fills its bucket exactly runs the
     bucket's weighted program too). Made on the host: no program per length."""
     if rows == n and (w is not None or not always):
-        return None if w is None else jnp.asarray(w)
+        return None if w is None else jax.device_put(w)
     head = np.ones(n, dtype) if w is None else np.asarray(w, dtype)
-    return jnp.asarray(np.concatenate([head, np.zeros(rows - n, dtype)]))
+    return jax.device_put(np.concatenate([head, np.zeros(rows - n, dtype)]))
 
 
 def validate_data(family: Family, x: Any) -> jax.Array:

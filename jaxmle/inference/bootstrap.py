@@ -30,7 +30,14 @@ import numpy as np
 from jax.scipy.special import ndtr, ndtri
 
 from jaxmle._engine.batch import datasets_per_call, free_dimension, run_batch
-from jaxmle._engine.plan import FitOptions, as_key, check_fixed_init, make_plan, positive_int
+from jaxmle._engine.plan import (
+    FitOptions,
+    as_key,
+    check_fixed_init,
+    key_for,
+    make_plan,
+    positive_int,
+)
 from jaxmle._engine.refit import RefitData
 from jaxmle.families.base import Family, flatten_params
 from jaxmle.inference.delta import Derived
@@ -360,7 +367,9 @@ def bootstrap(
             else:
                 xb = family.sample(pd, sub, (per_call, n_obs)).astype(dtype)
                 wb = _model_weights(wd, per_call, n_obs, dtype)
-            out = run_batch(family, plan, xb, wb, init_v, fixed, as_key(None), n_free, per_call)
+            out = run_batch(
+                family, plan, xb, wb, init_v, fixed, key_for(plan, None), n_free, per_call
+            )
             status = np.asarray(out.report.status)[:m]
             for k in free:
                 reps[k].append(np.asarray(out.estimates.params[k])[:m])
