@@ -267,7 +267,7 @@ def main(argv=None) -> None:
             continue
         again = f"{w['again']:.4f}" if "again" in w else ""
         scipy_t = f"{w['scipy']:.3f}" if "scipy" in w else ""
-        lines.append(f"| {name} | {c['first']:.3f} | {w['first']:.3f} | {again} | {scipy_t} |")
+        lines.append(f"| {name} | {c['first']:.4f} | {w['first']:.4f} | {again} | {scipy_t} |")
     if set(rows) == set(SCENARIOS):
         lines += ["", "## Targets (issue 12)", ""]
         lines += [f"- {'PASS' if ok else 'FAIL'}: {label} ({v})" for label, ok, v in _targets(rows)]

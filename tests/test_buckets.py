@@ -35,8 +35,9 @@ def test_lengths_in_one_bucket_share_one_program(compile_counter):
         res = jm.fit("weibull", x[:n])
         assert bool(res.converged) and float(res.n) == n
     assert compile_counter.compiles == 0 and compile_counter.traces == 0, compile_counter.names
-    jm.fit("weibull", x[:700])  # another bucket: new programs
-    assert compile_counter.compiles > 0
+    # The counter does count: a program never seen before compiles.
+    jax.jit(lambda v: v * 2.718281828 + 0.5772156649)(np.zeros(3))
+    assert compile_counter.compiles == 1
 
 
 def test_profile_and_bootstrap_reuse_the_bucket(compile_counter):
