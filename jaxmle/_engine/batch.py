@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxmle._engine.buckets import BUCKET_DEVICE_BELOW, bucket_count, bucket_length
+from jaxmle._engine.buckets import BUCKET_BELOW, bucket_count, bucket_length
 from jaxmle._engine.compile import jit_fit
 from jaxmle._engine.output import Estimates, SolverReport, finish_body
 from jaxmle._engine.plan import FitPlan
@@ -214,12 +214,8 @@ def pad_columns(x, w, rows: int, dtype):
 
 def batch_rows(x: Any) -> int:
     """The observations per dataset a batch ``x`` is fitted with: its length
-    rounded up to :func:`~jaxmle._engine.buckets.bucket_length` (a JAX array of
-    ``BUCKET_DEVICE_BELOW`` values or more keeps its shape)."""
-    n = x.shape[1]
-    if isinstance(x, jax.Array) and x.size >= BUCKET_DEVICE_BELOW:
-        return n
-    return bucket_length(n)
+    rounded up to :func:`~jaxmle._engine.buckets.bucket_length`."""
+    return bucket_length(x.shape[1])
 
 
 def run_batch(
@@ -246,7 +242,7 @@ def run_batch(
     # Large device batches stay on the device (sliced and padded there);
     # everything else is assembled per call on the host, so that no eager
     # operation compiles a program per number of datasets or length.
-    on_device = isinstance(xs, jax.Array) and xs.size >= BUCKET_DEVICE_BELOW
+    on_device = isinstance(xs, jax.Array) and xs.size >= BUCKET_BELOW
     parts = []
     for start in range(0, b, per_call):
         stop = min(start + per_call, b)

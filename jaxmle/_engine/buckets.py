@@ -9,13 +9,15 @@ The ladder, for ``n`` observations (rows):
 
 * ``n <= 4096``: ``256``, ``1024``, ``4096`` (powers of 4): at most 4x the
   rows, at most 12,288 extra values (96 KiB in float64);
-* ``4096 < n <= 2**20``: the next power of 2: at most 2x;
-* ``n > 2**20``: four steps per octave, ``2**k * 2**(j/4)`` rounded up to a
-  multiple of ``2**16``: at most 19% extra rows (25% just above ``2**20``).
+* ``4096 < n < 2**18``: the next power of 2: at most 2x (at most 1 MiB
+  extra in float64);
+* ``n >= BUCKET_BELOW = 2**18``: the data keep their own shape. A pass over
+  them costs milliseconds, and padding would cost a copy and a weighted pass
+  on every fit, for the sake of a compilation that repeated fits of one
+  length do not need.
 
-Host (numpy) data are padded while they are copied to the device, at no extra
-pass. A JAX array of ``BUCKET_DEVICE_BELOW`` rows or more is fitted at its own
-shape: padding it would copy it, which costs as much as a pass over the data.
+Host (numpy) data are padded while they are copied to the device; a small JAX
+array makes the round trip through the host (no compiled program per length).
 
 Batches of datasets (``fit_many``, bootstrap replicates) round the number of
 datasets per compiled call up to a power of 2 (:func:`bucket_count`) and their
@@ -24,32 +26,23 @@ length to the ladder above.
 
 from __future__ import annotations
 
-import math
+__all__ = ["BUCKET_BELOW", "bucket_count", "bucket_length"]
 
-__all__ = ["BUCKET_DEVICE_BELOW", "bucket_count", "bucket_length"]
-
-BUCKET_DEVICE_BELOW = 1 << 18
+BUCKET_BELOW = 1 << 18
 _SMALL = (256, 1024, 4096)
-_OCTAVE_FROM = 1 << 20
-_STEPS_PER_OCTAVE = 4
-_ROUND = 1 << 16
 
 
 def bucket_length(n: int) -> int:
-    """The bucket of ``n`` rows: the smallest ladder length ``>= n``."""
+    """The bucket of ``n`` rows: the smallest ladder length ``>= n`` (``n``
+    itself from ``BUCKET_BELOW`` on)."""
     if n < 1:
         raise ValueError(f"a bucket needs at least one row, got {n}")
+    if n >= BUCKET_BELOW:
+        return n
     for size in _SMALL:
         if n <= size:
             return size
-    if n <= _OCTAVE_FROM:
-        return 1 << (n - 1).bit_length()
-    octave = 1 << (n.bit_length() - 1)
-    for j in range(1, _STEPS_PER_OCTAVE + 1):
-        size = math.ceil(octave * 2.0 ** (j / _STEPS_PER_OCTAVE) / _ROUND) * _ROUND
-        if n <= size:
-            return size
-    return 2 * octave  # unreachable: the last step is the next octave
+    return 1 << (n - 1).bit_length()
 
 
 def bucket_count(b: int) -> int:

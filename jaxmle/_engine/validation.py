@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxmle._engine.buckets import BUCKET_DEVICE_BELOW, bucket_length
+from jaxmle._engine.buckets import bucket_length
 from jaxmle.families.base import Family
 
 __all__ = [
@@ -135,18 +135,15 @@ def prepare_data(family: Family, x: Any, *, bucketed: bool = False) -> tuple[jax
     :func:`check_data_values` when that check fails.
 
     With ``bucketed``, the rows are padded to :func:`~jaxmle._engine.buckets.bucket_length`
-    with copies of the first row (give them weight 0: :func:`pad_weights`),
-    host data while they are copied; a JAX array of
-    :data:`~jaxmle._engine.buckets.BUCKET_DEVICE_BELOW` rows or more keeps its
-    shape (``N == n``). A JAX array in the compute dtype that is not padded is
-    used as it is (no copy)."""
+    with copies of the first row (give them weight 0: :func:`pad_weights`) on
+    the host, while they are copied (data of ``BUCKET_BELOW`` rows or more keep
+    their shape, ``N == n``). A JAX array in the compute dtype that is not
+    padded is used as it is (no copy)."""
     arr = _checked_layout(family, x)
     dtype = float_dtype(arr)
     n = arr.shape[0]
     on_device = isinstance(arr, jax.Array)
-    rows = n
-    if bucketed and not (on_device and n >= BUCKET_DEVICE_BELOW):
-        rows = bucket_length(n)
+    rows = bucket_length(n) if bucketed else n
     if on_device and rows == n:
         return (arr if arr.dtype == dtype else arr.astype(dtype)), n
     # Padded on the host (a small device array makes the round trip): no
