@@ -21,7 +21,9 @@ beside scipy.stats doing the same fits in the same process. Scenarios:
 * ``profile``: the first profile interval of the Weibull fit, then that of
   another dataset in the same bucket;
 * ``normal_pass``: the normal's closed form at 1e6 and 1e7 from a JAX array,
-  against one jitted log-likelihood pass over the same array.
+  against one jitted log-likelihood pass over the same array;
+* ``compile_report``: trace, lowering and compile time of each of the 12
+  families' first fit (JAX's monitoring events).
 
 Writes ``bench_session.json`` and ``bench_session.md`` (with the issue's
 targets, PASS/FAIL) into ``benchmarks/results/<date>-<machine>/``.
@@ -54,6 +56,13 @@ POSITIVE_12 = {
     "nakagami": "nakagami",
     "frechet": "invweibull",
     "burr": "burr12",
+}
+
+
+_EVENT_KINDS = {
+    "jaxpr_trace_duration": "trace",
+    "jaxpr_to_mlir_module_duration": "lower",
+    "backend_compile_duration": "compile",
 }
 
 
@@ -126,6 +135,23 @@ def scenario(name: str) -> dict:
         t0 = _now()
         res.conf_int(method="profile")
         out["again"] = _now() - t0
+    elif name == "compile_report":
+        # Trace, lowering and XLA compile per family (JAX's monitoring events),
+        # the first fit of each family in this process.
+        events: dict = {}
+
+        def listen(event, duration, **kw):
+            kind = event.rsplit("/", 1)[-1]
+            if kind in _EVENT_KINDS:
+                events[kind] = events.get(kind, 0.0) + duration
+
+        jax.monitoring.register_event_duration_secs_listener(listen)
+        x = rng.gamma(2.0, 1.5, 10_000)
+        for fam in POSITIVE_12:
+            events.clear()
+            t0 = _now()
+            _ = jm.fit(fam, x).params
+            out[fam] = {"total": _now() - t0, **{_EVENT_KINDS[k]: v for k, v in events.items()}}
     elif name == "normal_pass":
         import jax.numpy as jnp
 
@@ -153,7 +179,15 @@ def scenario(name: str) -> dict:
     return out
 
 
-SCENARIOS = ("loop50", "select12", "first_fit", "summary", "profile", "normal_pass")
+SCENARIOS = (
+    "loop50",
+    "select12",
+    "first_fit",
+    "summary",
+    "profile",
+    "normal_pass",
+    "compile_report",
+)
 
 
 def _run_child(name: str, cache: str) -> dict:
@@ -249,6 +283,8 @@ def main(argv=None) -> None:
     ]
     for name, r in rows.items():
         c, w = r["cold"], r["warm"]
+        if name == "compile_report":
+            continue
         if name == "normal_pass":
             for n in (1_000_000, 10_000_000):
                 lines.append(
@@ -268,11 +304,31 @@ def main(argv=None) -> None:
         again = f"{w['again']:.4f}" if "again" in w else ""
         scipy_t = f"{w['scipy']:.3f}" if "scipy" in w else ""
         lines.append(f"| {name} | {c['first']:.4f} | {w['first']:.4f} | {again} | {scipy_t} |")
+    if "compile_report" in rows:
+        lines += [
+            "",
+            "## Where a first fit's time goes, per family (10,000 samples, fresh process)",
+            "",
+            "Seconds; trace, lowering (to MLIR) and XLA compile from JAX's monitoring events",
+            "(with a warm cache, *compile* includes reading the executable from the cache).",
+            "",
+            "| family | cold: total | trace | lower | compile | warm cache: total | trace "
+            "| lower | compile |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for fam in POSITIVE_12:
+            c, w = rows["compile_report"]["cold"][fam], rows["compile_report"]["warm"][fam]
+            cells = [
+                f"{r.get(k, 0.0):.3f}"
+                for r in (c, w)
+                for k in ("total", "trace", "lower", "compile")
+            ]
+            lines.append(f"| {fam} | " + " | ".join(cells) + " |")
     if set(rows) == set(SCENARIOS):
         lines += ["", "## Targets (issue 12)", ""]
         lines += [f"- {'PASS' if ok else 'FAIL'}: {label} ({v})" for label, ok, v in _targets(rows)]
     (folder / "bench_session.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines[-14:]))
+    print("\n".join(lines[-30:]))
     print("wrote", folder / "bench_session.json", "and", folder / "bench_session.md")
 
 
