@@ -3,6 +3,8 @@ result's numbers, one implementation of each piece, used by every entry point.
 
 Modules, bottom to top (each imports only those above it in this list):
 
+* :mod:`~jaxmle._engine.cache` -- the persistent compilation cache;
+* :mod:`~jaxmle._engine.buckets` -- the shape-bucket ladder;
 * :mod:`~jaxmle._engine.compile` -- ``jit`` with the compile policy;
 * :mod:`~jaxmle._engine.validation` -- checks of user input, with messages;
 * :mod:`~jaxmle._engine.plan` -- the user's options, defaults, the static plan;
@@ -12,6 +14,7 @@ Modules, bottom to top (each imports only those above it in this list):
   program that turns it into estimates, covariance and standard errors;
 * :mod:`~jaxmle._engine.program` -- the fit of one in-memory dataset
   (closed form, sufficient statistics, Newton, optax, mini-batch);
+* :mod:`~jaxmle._engine.batch_input` -- many datasets as one rectangular batch;
 * :mod:`~jaxmle._engine.batch` -- that program ``vmap``-ed over datasets;
 * :mod:`~jaxmle._engine.streaming` -- fits of host data streamed in chunks;
 * :mod:`~jaxmle._engine.sharding` -- fits of data sharded over devices;
