@@ -91,3 +91,29 @@ def test_fit_many_buckets_datasets_and_lengths(compile_counter):
     ragged = jm.fit_many("gamma", [X[0, :260], X[1, :299], X[2], X[3], X[4, :5], X[5]])
     assert compile_counter.compiles == 0, compile_counter.names
     assert float(ragged.n[0]) == 260 and float(ragged.n[2]) == 300
+
+
+_EXPONENTIAL = [c for c in CASES if c.family().exponential_family]
+
+
+def test_the_exponential_families_are_declared():
+    names = {c.name for c in _EXPONENTIAL}
+    assert {"normal", "lognormal", "exponential", "poisson", "bernoulli"} <= names
+    for c in _EXPONENTIAL:
+        assert c.family().has_closed_form, c.name
+
+
+@pytest.mark.parametrize("case", _EXPONENTIAL, ids=lambda c: c.id or c.name)
+def test_exponential_families_information_at_the_mle_is_the_expected_one(case):
+    # The closed-form fit skips the derivative pass: its covariance must equal
+    # the inverse observed information (autodiff Hessian of the log-likelihood).
+    fam = case.family()
+    x = case.draw(np.random.default_rng(8), 3000)
+    res = jm.fit(fam, x, devices=ONE_DEVICE)  # unpadded
+    assert res.method == "closed_form" and float(res.grad_norm) == 0.0
+    obs = np.asarray(jm.observed_information(fam, res.params, x))
+    want_cov = np.linalg.inv(obs)
+    scale = np.max(np.abs(want_cov))
+    np.testing.assert_allclose(np.asarray(res.cov), want_cov, rtol=1e-8, atol=1e-12 * scale)
+    want = float(jm.loglik(fam, res.params, x))
+    assert float(res.loglik) == pytest.approx(want, rel=1e-12)

@@ -141,21 +141,29 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None)
     if plan.path == "closed_form":
         estimate = {k: jnp.asarray(v, x.dtype) for k, v in family.closed_form(x, w).items()}
         u_hat, unflatten = flatten_params(family.to_unconstrained(estimate), free)
-        obj = Objective(family, fixed, unflatten, x, w, n, plan.chunk, False, reduce, n_local)
-        value, grad_u, hess_u = obj.derivatives(u_hat)
         exact = estimate
-        # The information pass gave the value too; where u is not finite (an
-        # estimate on the boundary of the parameter space) a pass at the
-        # constrained estimate gives it instead. (Under vmap both run.)
-        loglik = jax.lax.cond(
-            jnp.isfinite(value),
-            lambda: -n * value,
-            lambda: combine(total_loglik(family, {**estimate, **fixed}, x, w)),
-        )
         passes = 2
+        if family.exponential_family:
+            # At the MLE of a regular exponential family the observed information
+            # is n times the expected one: no derivative pass over the data.
+            hess_u = _expected_hessian_u(family, free, unflatten, u_hat, estimate)
+            loglik = combine(total_loglik(family, estimate, x, w))
+            grad_norm = jnp.where(jnp.all(jnp.isfinite(hess_u)), 0.0, jnp.nan).astype(x.dtype)
+        else:
+            obj = Objective(family, fixed, unflatten, x, w, n, plan.chunk, False, reduce, n_local)
+            value, grad_u, hess_u = obj.derivatives(u_hat)
+            # The information pass gave the value too; where u is not finite (an
+            # estimate on the boundary of the parameter space) a pass at the
+            # constrained estimate gives it instead. (Under vmap both run.)
+            loglik = jax.lax.cond(
+                jnp.isfinite(value),
+                lambda: -n * value,
+                lambda: combine(total_loglik(family, {**estimate, **fixed}, x, w)),
+            )
+            grad_norm = jnp.max(jnp.abs(scaled_gradient(grad_u, hess_u)))
         report = SolverReport(
             n_iter=jnp.asarray(0, jnp.int32),
-            grad_norm=jnp.max(jnp.abs(scaled_gradient(grad_u, hess_u))),
+            grad_norm=grad_norm,
             step_norm=jnp.asarray(0.0, x.dtype),
             status=jnp.asarray(Status.CONVERGED, jnp.int32),
         )
@@ -199,6 +207,16 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None)
 
 
 fit_program = jit_fit(fit_body, size_arg=2, static_argnums=(0, 1))
+
+
+def _expected_hessian_u(family: Family, free, unflatten, u_hat, estimate):
+    """``J^T I J``: the Hessian in ``u`` of the negative mean log-likelihood at
+    the MLE from the expected information ``I`` of one observation (constrained
+    parameters) and ``J = d theta / d u`` (the score term vanishes at the MLE)."""
+    jac = jax.jacfwd(lambda u: flatten_params(family.to_constrained(unflatten(u)), free)[0])(u_hat)
+    idx = np.array([family.param_names.index(k) for k in free])
+    info = jnp.asarray(family.expected_information(estimate), u_hat.dtype)[np.ix_(idx, idx)]
+    return jac.T @ info @ jac
 
 
 def _optax_path(plan: FitPlan, obj: Objective, u0, key):

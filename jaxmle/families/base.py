@@ -134,6 +134,12 @@ class Family:
         density: the density as plain-text math, for the parametrization table.
         scipy_equivalent: the :class:`ScipyEquivalent` declaration that
             ``scipy(params)``, the table and the tests read; ``None``: none.
+        exponential_family: a regular exponential family whose MLE is its
+            closed form: at the MLE the observed information equals ``n``
+            times ``expected_information`` (the score vanishes, and in the
+            natural parameters the Hessian does not depend on the data), so a
+            closed-form fit takes the information from that formula instead of
+            a derivative pass over the data (tested for every such family).
 
     Derived, not declared (set for each subclass from the methods it defines):
         has_closed_form: ``closed_form`` is defined (returns the exact MLE).
@@ -151,6 +157,7 @@ class Family:
     scipy_equivalent: ClassVar[ScipyEquivalent | None] = None
     reorders_params: ClassVar[bool] = False
     boundary_params: ClassVar[tuple[str, ...]] = ()
+    exponential_family: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Derive the ``has_...`` flags from the methods the subclass defines

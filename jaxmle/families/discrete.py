@@ -83,6 +83,7 @@ class Poisson(Family):
     """
 
     name = "poisson"
+    exponential_family = True
     param_names = ("rate",)
     constraints = {"rate": C.positive}
     support = S.nonnegative_integers
@@ -134,6 +135,7 @@ class Bernoulli(Family):
     """
 
     name = "bernoulli"
+    exponential_family = True
     param_names = ("p",)
     constraints = {"p": C.unit_interval}
     support = S.binary
@@ -187,6 +189,7 @@ class Binomial(Family):
     """
 
     name = "binomial"
+    exponential_family = True
     param_names = ("p",)
     constraints = {"p": C.unit_interval}
     density = "C(n, x) p^x (1-p)^(n-x), x = 0, 1, ..., n (option n: trials)"
@@ -259,6 +262,7 @@ class Geometric(Family):
     """
 
     name = "geometric"
+    exponential_family = True
     param_names = ("p",)
     constraints = {"p": C.unit_interval}
     support = S.positive_integers

@@ -73,6 +73,7 @@ class Exponential(Family):
     """
 
     name = "exponential"
+    exponential_family = True
     param_names = ("rate",)
     constraints = {"rate": C.positive}
     support = S.nonnegative_reals
@@ -265,6 +266,7 @@ class LogNormal(Family):
     """
 
     name = "lognormal"
+    exponential_family = True
     param_names = ("loc", "scale")
     constraints = {"loc": C.real, "scale": C.positive}
     support = S.positive_reals
@@ -313,6 +315,7 @@ class InverseGaussian(Family):
     """
 
     name = "inverse_gaussian"
+    exponential_family = True
     param_names = ("mean", "shape")
     constraints = {"mean": C.positive, "shape": C.positive}
     support = S.positive_reals
@@ -397,6 +400,7 @@ class HalfNormal(Family):
     """
 
     name = "half_normal"
+    exponential_family = True
     param_names = ("scale",)
     constraints = {"scale": C.positive}
     support = S.nonnegative_reals
@@ -454,6 +458,7 @@ class Rayleigh(CumulativeHazardFamily):
     """
 
     name = "rayleigh"
+    exponential_family = True
     param_names = ("scale",)
     constraints = {"scale": C.positive}
     support = S.positive_reals

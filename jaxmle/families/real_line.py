@@ -73,6 +73,7 @@ class Normal(Family):
     """
 
     name = "normal"
+    exponential_family = True
     param_names = ("loc", "scale")
     constraints = {"loc": C.real, "scale": C.positive}
     support = S.real_line
