@@ -192,35 +192,39 @@ def _warmup(args: argparse.Namespace) -> int:
     import warnings
 
     import jax
-
-    if args.dtype == "float64":
-        jax.config.update("jax_enable_x64", True)
     import numpy as np
 
     import jaxmle as jm  # lazy: `jaxmle --help` starts without loading jax
     from jaxmle._engine.buckets import bucket_length  # lazy: as above
-    from jaxmle._engine.cache import ensure_cache  # lazy: as above
+    from jaxmle._engine.cache import cache_state, ensure_cache  # lazy: as above
 
     where = ensure_cache()
     if where is None:
-        print("jaxmle: the compilation cache is off (JAXMLE_CACHE=0): nothing to warm")
+        print(f"jaxmle: the compilation cache is {cache_state()}: nothing to warm")
         return 1
     rng = np.random.default_rng(0)
     total = time.perf_counter()
-    for name in args.families:
-        family = jm.family(name)
-        t0 = time.perf_counter()
-        done = []
-        for length in args.lengths:
-            x = _warmup_data(family, bucket_length(length) - 1, rng, np.dtype(args.dtype))
-            if x is None:
-                break
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                jm.fit(family, x).summary()
-            done.append(bucket_length(length))
-        shown = ", ".join(f"{v:,}" for v in done) if done else "no data in its support"
-        print(f"{name:<20} buckets {shown}  ({time.perf_counter() - t0:.1f} s)")
+    x64 = jax.config.jax_enable_x64
+    try:
+        for dtype in args.dtype:
+            # float32 programs are those of a session without x64 (JAX's default).
+            jax.config.update("jax_enable_x64", dtype == "float64")
+            for name in args.families:
+                family = jm.family(name)
+                t0 = time.perf_counter()
+                done = []
+                for length in args.lengths:
+                    x = _warmup_data(family, bucket_length(length) - 1, rng, np.dtype(dtype))
+                    if x is None:
+                        break
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        jm.fit(family, x).summary()
+                    done.append(bucket_length(length))
+                shown = ", ".join(f"{v:,}" for v in done) if done else "no data in its support"
+                print(f"{name:<20} {dtype}  buckets {shown}  ({time.perf_counter() - t0:.1f} s)")
+    finally:
+        jax.config.update("jax_enable_x64", x64)
     print(f"cache: {where} ({time.perf_counter() - total:.1f} s)")
     return 0
 
@@ -253,7 +257,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     warm.add_argument("--families", nargs="+", default=list(WARMUP_FAMILIES))
     warm.add_argument("--lengths", type=int, nargs="+", default=list(WARMUP_LENGTHS))
-    warm.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    warm.add_argument(
+        "--dtype", nargs="+", choices=["float32", "float64"], default=["float32", "float64"]
+    )
     warm.set_defaults(run=_warmup)
 
     args = parser.parse_args(argv)

@@ -117,3 +117,14 @@ def test_exponential_families_information_at_the_mle_is_the_expected_one(case):
     np.testing.assert_allclose(np.asarray(res.cov), want_cov, rtol=1e-8, atol=1e-12 * scale)
     want = float(jm.loglik(fam, res.params, x))
     assert float(res.loglik) == pytest.approx(want, rel=1e-12)
+
+
+def test_bootstrap_never_draws_a_weight_0_row():
+    from jaxmle.inference.bootstrap import _resampled_weights
+
+    w = np.ones(256, np.float32)
+    w[0] = 0.0
+    for seed in range(8):
+        counts = np.asarray(_resampled_weights(jax.random.key(seed), w, 4096, 256, np.float32))
+        assert (counts[:, 0] == 0).all()
+        np.testing.assert_allclose(counts.sum(axis=1), 255.0, rtol=1e-5)

@@ -62,3 +62,10 @@ def test_cache_off_and_users_own_cache(tmp_path):
     user = tmp_path / "user"
     mine = _run(tmp_path, JAXMLE_CACHE_DIR=str(ours), USER_CACHE=str(user))
     assert mine["ok"] and mine["dir"] == str(user) and not ours.exists()
+
+
+def test_an_unwritable_cache_folder_turns_the_cache_off(tmp_path):
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the folder should be")
+    res = _run(tmp_path, JAXMLE_CACHE_DIR=str(blocked / "jax"))
+    assert res["ok"] and res["dir"] is None

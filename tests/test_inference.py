@@ -285,3 +285,15 @@ def test_profile_beats_wald_on_small_skewed_samples(name, truth, params):
     cov = _coverage(name, truth, n=20, reps=4000, seed=12)
     for k in params:
         assert abs(cov["profile"][k] - 0.95) < abs(cov["wald"][k] - 0.95), cov
+
+
+def test_float32_profile_intervals_are_finite_and_agree_with_float64():
+    # float32 cannot meet float64's tolerances: the intervals used to come back NaN.
+    rng = np.random.default_rng(12)
+    for name, x in (("weibull", rng.weibull(1.5, 800) * 2.0), ("gamma", rng.gamma(2.0, 1.5, 800))):
+        ci32 = jm.fit(name, x.astype(np.float32)).conf_int(method="profile")
+        ci64 = jm.fit(name, x).conf_int(method="profile")
+        for k, (lo, hi) in ci32.items():
+            assert np.isfinite(float(lo)) and np.isfinite(float(hi)), (name, k)
+            assert float(lo) == pytest.approx(float(ci64[k][0]), rel=2e-3)
+            assert float(hi) == pytest.approx(float(ci64[k][1]), rel=2e-3)

@@ -258,8 +258,8 @@ def test_streamed_weights_and_bad_values():
     _params_close(ref, jm.fit("weibull", X_WEIBULL, weights=w, chunk_size=999), 1e-9)
     bad = X_WEIBULL.copy()
     bad[3001] = -1.0
-    with pytest.raises(ValueError, match=r"outside the support.*x\[1\]"):
-        jm.fit("weibull", bad, chunk_size=1000)  # the second chunk, at its row 1
+    with pytest.raises(ValueError, match=r"outside the support.*x\[3001\]"):
+        jm.fit("weibull", bad, chunk_size=1000)  # in the fourth chunk: the data's row 3001
     assert X_WEIBULL[3001] > 0 and bad[3001] == -1.0  # the input was not touched
     with pytest.raises(ValueError, match="NaN"):
         jm.fit("gamma", [X_GAMMA[:10], np.array([1.0, np.nan])])
@@ -382,3 +382,17 @@ def test_total_loglik_reference_is_scipy():
     assert got == pytest.approx(
         stats.weibull_min(1.4, scale=2.1).logpdf(X_WEIBULL).sum(), rel=1e-12
     )
+
+
+def test_streamed_multivariate_and_row_numbers_of_bad_values():
+    X = np.random.default_rng(4).multivariate_normal([1.0, -1.0], [[2.0, 0.5], [0.5, 1.0]], 300)
+    ref = jm.fit("multivariate_normal", X)
+    for streamed in (jm.fit("multivariate_normal", X, chunk_size=64),
+                     jm.fit("multivariate_normal", [X[:150], X[150:]])):  # fmt: skip
+        np.testing.assert_allclose(streamed.params["cov"], ref.params["cov"], rtol=1e-8)
+    x = np.random.default_rng(5).weibull(1.5, 300)
+    x[150] = -1.0
+    with pytest.raises(ValueError, match=r"x\[150\]=-1.0"):
+        jm.fit("weibull", x, chunk_size=100)
+    with pytest.raises(ValueError, match=r"x\[150\]=-1.0"):
+        jm.fit("weibull", [x[:120], x[120:]])

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import jax
 
-__all__ = ["MIN_COMPILE_SECONDS", "cache_dir", "ensure_cache"]
+__all__ = ["MIN_COMPILE_SECONDS", "cache_dir", "cache_state", "ensure_cache"]
 
 MIN_COMPILE_SECONDS = 0.05
-_state = {"checked": False, "dir": None}
+_state = {"checked": False, "dir": None, "why": ""}
 
 
 def cache_dir() -> Path:
@@ -52,11 +52,16 @@ def ensure_cache() -> str | None:
         _state["dir"] = configured
         return configured
     if os.environ.get("JAXMLE_CACHE", "1").strip().lower() in ("0", "false", "no", "off"):
+        _state["why"] = "JAXMLE_CACHE=0"
         return None
     path = cache_dir()
     try:
         path.mkdir(parents=True, exist_ok=True)
-    except OSError:  # read-only home, no permission: run without a cache
+        writable = os.access(path, os.W_OK | os.X_OK)
+    except OSError:  # read-only home, a file in the way: run without a cache
+        writable = False
+    if not writable:
+        _state["why"] = f"{path} cannot be created or written"
         return None
     jax.config.update("jax_compilation_cache_dir", str(path))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_SECONDS)
@@ -68,3 +73,10 @@ def ensure_cache() -> str | None:
         pass
     _state["dir"] = str(path)
     return _state["dir"]
+
+
+def cache_state() -> str:
+    """Where the cache is, or why it is off (after :func:`ensure_cache`)."""
+    if _state["dir"]:
+        return str(_state["dir"])
+    return f"off ({_state['why'] or 'not enabled yet'})"

@@ -225,9 +225,11 @@ def _stream_sum(source: ChunkSource, program: Callable) -> tuple[Any, Any]:
             acc, comp = _kahan_add(acc, comp, out)
     sums, n, bad = jax.tree.map(jnp.subtract, acc, comp)
     if int(bad) > 0:
-        if source.reiterable:  # explain the first offending chunk
+        if source.reiterable:  # explain the first offending chunk, by the data's rows
+            first_row = 0
             for xc, _, m in source:
-                check_data_values(source.family, xc[:m])
+                check_data_values(source.family, xc[:m], first_row=first_row)
+                first_row += m
         raise ValueError(
             f"x has {int(bad)} value(s) that are NaN, infinite or outside the support of "
             f"{source.family.name} ({source.family.support.description})"
@@ -270,8 +272,9 @@ def fit_stream(
     plan = make_plan(family, options, fixed_v, dtype)
     if plan.path == "optax":
         raise ValueError(
-            f"method={plan.method!r} without batch_size needs the data in memory; for "
-            "streamed data use method='newton' (exact passes) or 'adam'/'sgd' with batch_size"
+            f"method={plan.method!r} needs the data in memory (a JAX array, no chunk_size=); "
+            "streamed or chunked data are fitted with method='newton' (exact passes) or "
+            "'adam'/'sgd' with a mini-batch batch_size="
         )
     plan = newton_plan(plan, family, dtype)  # closed forms need the data at once
     free = free_names(family, fixed_v)
@@ -290,14 +293,15 @@ def fit_stream(
     # Start from the family's init on the first chunk.
     start = {**family.init(jnp.asarray(first), None), **init_v}
     start = {k: jnp.asarray(start[k], dtype) for k in free}
-    u0, unflatten = flatten_params(family.to_unconstrained(start), free)
+    u_start = family.to_unconstrained(start)  # the layout of u (a Cholesky factor's, ...)
+    u0, unflatten = flatten_params(u_start, free)
 
     def full_pass(u, order=2):
-        program = partial(_chunk_derivatives, family, order, u, start, fixed_v)
+        program = partial(_chunk_derivatives, family, order, u, u_start, fixed_v)
         return _stream_sum(source, program)
 
     if plan.path == "minibatch":
-        u0 = _stream_minibatch(family, plan, source, x, u0, start, fixed_v, full_pass, key)
+        u0 = _stream_minibatch(family, plan, source, x, u0, u_start, fixed_v, full_pass, key)
         passes += plan.epochs + 1
         settings = (plan.polish_max_iter, plan.polish_gtol, float(np.sqrt(plan.polish_gtol)))
     else:

@@ -42,14 +42,16 @@ def float_dtype(x: Any = None) -> np.dtype:
     return default
 
 
-def _locations(mask: np.ndarray, values: np.ndarray, limit: int = 5, name: str = "x") -> str:
+def _locations(
+    mask: np.ndarray, values: np.ndarray, limit: int = 5, name: str = "x", first_row: int = 0
+) -> str:
     idx = np.flatnonzero(mask)
 
     def show(i):
         v = values[i]
         return repr(float(v)) if np.ndim(v) == 0 else np.array2string(np.asarray(v), precision=6)
 
-    shown = ", ".join(f"{name}[{i}]={show(i)}" for i in idx[:limit])
+    shown = ", ".join(f"{name}[{first_row + i}]={show(i)}" for i in idx[:limit])
     more = f", ... ({idx.size - limit} more)" if idx.size > limit else ""
     return f"{shown}{more}"
 
@@ -97,9 +99,10 @@ def _checked_layout(family: Family, x: Any) -> np.ndarray | jax.Array:
     return arr
 
 
-def check_data_values(family: Family, x: Any) -> None:
+def check_data_values(family: Family, x: Any, *, first_row: int = 0) -> None:
     """Raise a ``ValueError`` naming the non-finite values or values outside the
-    family's support in ``x`` (on the host; used to explain a failed device check)."""
+    family's support in ``x`` (on the host; used to explain a failed device check);
+    ``first_row`` is the row of the data that ``x`` starts at (a streamed chunk)."""
     arr = np.asarray(x)
     vals = arr.astype(float_dtype(arr), copy=False)
     bad = ~np.isfinite(vals)
@@ -108,13 +111,14 @@ def check_data_values(family: Family, x: Any) -> None:
     if bad.any():
         raise ValueError(
             f"x has {int(bad.sum())} observation(s) with non-finite values (NaN or inf) at "
-            f"{_locations(bad, vals)}; drop or impute them"
+            f"{_locations(bad, vals, first_row=first_row)}; drop or impute them"
         )
     outside = ~np.asarray(family.support.contains(vals), dtype=bool)
     if outside.any():
         raise ValueError(
             f"x has {int(outside.sum())} value(s) outside the support of "
-            f"{family.name} ({family.support.description}): {_locations(outside, vals)}"
+            f"{family.name} ({family.support.description}): "
+            f"{_locations(outside, vals, first_row=first_row)}"
         )
 
 

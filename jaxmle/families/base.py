@@ -172,7 +172,11 @@ class Family:
         raise NotImplementedError
 
     def init(self, x: jax.Array, w: jax.Array | None) -> Params:
-        """A robust starting point, inside the constraints, from the data."""
+        """A robust starting point, inside the constraints, from the data.
+
+        ``w`` are frequency weights (``None``: all 1); a row of weight 0 is not
+        data (a mask, or the padding of a shape bucket), so use the weighted
+        helpers of this module (``weighted_mean``, ``weighted_quantile``, ...)."""
         raise NotImplementedError
 
     def closed_form(self, x: jax.Array, w: jax.Array | None) -> Params | None:

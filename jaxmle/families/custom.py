@@ -64,7 +64,11 @@ class Custom(Family):
             ``mu``, ``mean``...) start at the median, other reals at 0;
             scale-like positives (``scale``, ``sigma``...) at the IQR-based
             standard deviation, other positives at 1; probabilities at 1/2.
-            Give ``init`` whenever those are poor starting points.
+            Give ``init`` whenever those are poor starting points. A function
+            must use the weights ``w`` (``None`` or an array like ``x``): rows
+            of weight 0 are not data (masks, and the padding of shape buckets,
+            which repeats the first observation), e.g. ``jm.families.base.
+            weighted_mean(x, w)`` rather than ``jnp.mean(x)``.
         cdf: optional ``cdf(params, x)``.
         sample: optional ``sample(params, key, shape)``.
 

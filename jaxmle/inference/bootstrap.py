@@ -261,7 +261,9 @@ def _resampled_weights(key, w, m, n_obs, dtype):
     cum = jnp.cumsum(w)
     total = cum[-1]
     n_draw = jnp.sum(w > 0)
-    idx = jnp.searchsorted(cum, jax.random.uniform(key, (m, n_obs), dtype, 0.0, total))
+    # side="right": a draw never lands on a weight-0 row (a flat step of cum).
+    u = jax.random.uniform(key, (m, n_obs), dtype, 0.0, total)
+    idx = jnp.searchsorted(cum, u, side="right")
     idx = jnp.clip(idx, 0, n_obs - 1)
     drawn = (jnp.arange(n_obs) < n_draw).astype(dtype)  # the first n_draw draws count
     counts = jax.vmap(lambda i: jnp.zeros(n_obs, dtype).at[i].add(drawn))(idx)

@@ -52,6 +52,10 @@ def profile_bounds_u(family: Family, fixed, u_hat, unflatten, x, w, level, chunk
     se_u = jnp.sqrt(jnp.diag(jnp.linalg.inv(n * h_hat)))
     z = ndtri(0.5 + 0.5 * level)
     dt = u_hat.dtype
+    # Tolerances by precision: float64's, or float32's (which cannot meet them).
+    f64 = dt == jnp.float64
+    gtol, xtol = (1e-9, 1e-5) if f64 else (1e-5, 1e-3)
+    close_tol, reach_tol = (1e-7, 1e-5) if f64 else (1e-4, 1e-3)
 
     def inner(j, t, v0):
         """min over the coordinates other than j of f(u) with u_j = t."""
@@ -61,7 +65,7 @@ def profile_bounds_u(family: Family, fixed, u_hat, unflatten, x, w, level, chunk
             f, g, h = obj.derivatives(v * m + t * (1 - m))
             return f, g * m, h * jnp.outer(m, m) + jnp.diag(1 - m)
 
-        state = newton_minimize(vgh, v0 * m + t * (1 - m), max_iter=50, gtol=1e-9, xtol=1e-5)
+        state = newton_minimize(vgh, v0 * m + t * (1 - m), max_iter=50, gtol=gtol, xtol=xtol)
         u = state.u * m + t * (1 - m)
         f, g = obj.derivatives(u, order=1)
         return u, f, g[j], state.status == Status.CONVERGED
@@ -83,7 +87,7 @@ def profile_bounds_u(family: Family, fixed, u_hat, unflatten, x, w, level, chunk
             t_new = t + step
             u_new, f_new, g_new, ok_new = inner(j, t_new, u)
             r_new = signed_root(f_new, t_new)
-            close = jnp.abs(r_new - side * z) <= 1e-7 * z
+            close = jnp.abs(r_new - side * z) <= close_tol * z
             far = jnp.abs(t_new - u_hat[j]) > _FAR * se_u[j]
             return k + 1, t_new, u_new, f_new, g_new, ok_new, close | far
 
@@ -91,10 +95,10 @@ def profile_bounds_u(family: Family, fixed, u_hat, unflatten, x, w, level, chunk
             return (c[0] < _OUTER) & ~c[-1]
 
         r0 = signed_root(f0, t0)
-        start = (0, t0, u0, f0, g0, ok0, jnp.abs(r0 - side * z) <= 1e-7 * z)
+        start = (0, t0, u0, f0, g0, ok0, jnp.abs(r0 - side * z) <= close_tol * z)
         _, t, _, f, _, ok, _ = jax.lax.while_loop(cond, body, start)
         r = signed_root(f, t)
-        reached = jnp.abs(r - side * z) <= 1e-5 * z
+        reached = jnp.abs(r - side * z) <= reach_tol * z
         unbounded = (jnp.abs(t - u_hat[j]) > _FAR * se_u[j]) & (jnp.abs(r) < z)
         return jnp.where(unbounded, side * jnp.inf, jnp.where(reached & ok, t, jnp.nan))
 
