@@ -125,7 +125,7 @@ class FitResult:
         # One transfer of every number a result holds; no device work after it.
         fields = jax.device_get(
             dict(
-                params={k: estimates.params[k] for k in family.param_names},
+                params=estimates.params,
                 loglik=output.loglik,
                 n=output.n,
                 n_iter=report.n_iter,
@@ -134,21 +134,15 @@ class FitResult:
                 step_norm=report.step_norm,
                 status=report.status,
                 cov=estimates.cov,
-                stderr={k: estimates.stderr[k] for k in free_names},
+                stderr=estimates.stderr,
             )
         )
         fields = jax.tree.map(np.asarray, fields)
+        # Tree operations sort dict keys: the family's order is restored here.
+        fields["params"] = {k: fields["params"][k] for k in family.param_names}
+        fields["stderr"] = {k: fields["stderr"][k] for k in free_names}
         return cls(
-            params={k: fields["params"][k] for k in family.param_names},
-            loglik=fields["loglik"],
-            n=fields["n"],
-            n_iter=fields["n_iter"],
-            n_passes=fields["n_passes"],
-            grad_norm=fields["grad_norm"],
-            step_norm=fields["step_norm"],
-            status=fields["status"],
-            cov=fields["cov"],
-            stderr={k: fields["stderr"][k] for k in free_names},
+            **fields,
             family=family,
             method=method,
             free_names=free_names,

@@ -184,11 +184,10 @@ _batch_program = jit_fit(_batch_body, size_arg=2, static_argnums=(0, 1, 7))
 
 
 def _host_chunk(a, idx, rows: int, dtype, fill_first: bool):
-    """Rows ``idx`` of ``a`` (numpy or JAX) as a host array of ``dtype``,
+    """Rows ``idx`` of the host array ``a`` as an array of ``dtype``,
     padded along axis 1 to ``rows`` (with each row's first value, or zeros for
     weights): padding on the host compiles nothing per shape."""
-    part = np.asarray(a[idx] if isinstance(a, np.ndarray) else np.asarray(a)[idx])
-    part = part.astype(dtype, copy=False)
+    part = np.asarray(a[idx]).astype(dtype, copy=False)
     n = part.shape[1]
     if rows > n:
         tail_shape = (part.shape[0], rows - n, *part.shape[2:])
@@ -243,6 +242,9 @@ def run_batch(
     # everything else is assembled per call on the host, so that no eager
     # operation compiles a program per number of datasets or length.
     on_device = isinstance(xs, jax.Array) and xs.size >= BUCKET_BELOW
+    if not on_device:  # one transfer of a small device batch, not one per call
+        xs = np.asarray(xs)
+        ws = None if ws is None else np.asarray(ws)
     parts = []
     for start in range(0, b, per_call):
         stop = min(start + per_call, b)
