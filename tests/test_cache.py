@@ -48,11 +48,12 @@ def test_cache_is_on_in_jaxmles_directory_and_serves_a_second_process(tmp_path):
     first = _run(tmp_path, JAXMLE_CACHE_DIR=str(cache))
     assert first["ok"] and first["dir"] == str(cache)
     stored = sorted(p.name for p in cache.iterdir())
-    # The fit program and the finish program (shape-independent) were stored.
-    assert any("fit_body" in s for s in stored) and any("finish" in s for s in stored), stored
+    # The fit program was stored (programs that compile in under
+    # MIN_COMPILE_SECONDS, such as the small finish program on a fast run, may not be).
+    assert any("fit_body" in s for s in stored), stored
     assert first["hits"] == 0
     second = _run(tmp_path, JAXMLE_CACHE_DIR=str(cache))
-    assert second["ok"] and second["hits"] >= 2  # both served from the disk
+    assert second["ok"] and second["hits"] >= len(stored) >= 1  # all served from the disk
 
 
 def test_cache_off_and_users_own_cache(tmp_path):
