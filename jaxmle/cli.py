@@ -165,7 +165,7 @@ WARMUP_FAMILIES = (
     "poisson",
     "negative_binomial",
 )
-WARMUP_LENGTHS = (256, 1024, 4096, 8192, 16384, 32768, 65536)
+WARMUP_LENGTHS = (8192, 16384, 32768, 65536)
 
 
 def _warmup_data(family, n: int, rng, dtype):
@@ -195,7 +195,7 @@ def _warmup(args: argparse.Namespace) -> int:
     import numpy as np
 
     import jaxmle as jm  # lazy: `jaxmle --help` starts without loading jax
-    from jaxmle._engine.buckets import bucket_length  # lazy: as above
+    from jaxmle._engine.buckets import fit_length  # lazy: as above
     from jaxmle._engine.cache import cache_state, ensure_cache  # lazy: as above
 
     where = ensure_cache()
@@ -213,14 +213,14 @@ def _warmup(args: argparse.Namespace) -> int:
                 family = jm.family(name)
                 t0 = time.perf_counter()
                 done = []
-                for length in args.lengths:
-                    x = _warmup_data(family, bucket_length(length) - 1, rng, np.dtype(dtype))
+                for length in sorted({fit_length(v) for v in args.lengths}):
+                    x = _warmup_data(family, length - 1, rng, np.dtype(dtype))
                     if x is None:
                         break
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
                         jm.fit(family, x).summary()
-                    done.append(bucket_length(length))
+                    done.append(length)
                 shown = ", ".join(f"{v:,}" for v in done) if done else "no data in its support"
                 print(f"{name:<20} {dtype}  buckets {shown}  ({time.perf_counter() - t0:.1f} s)")
     finally:

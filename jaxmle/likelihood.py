@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from functools import partial
 from typing import Any
 
 import jax
 
+from jaxmle._engine.compile import jit_fit
 from jaxmle._engine.objective import observed_information_matrix, total_loglik
 from jaxmle._engine.validation import validate_data, validate_params, validate_weights
 from jaxmle.families.base import Family
@@ -126,16 +126,18 @@ def information(
     return information_program(family, p, xv, w, kind, parametrization)
 
 
-@partial(jax.jit, static_argnums=0)
-def _loglik_jit(family, p, x, w):
+def _loglik_body(family, p, x, w):
     return total_loglik(family, p, x, w)
 
 
-@partial(jax.jit, static_argnums=0)
-def _score_jit(family, p, x, w):
+def _score_body(family, p, x, w):
     return jax.grad(lambda q: total_loglik(family, q, x, w))(p)
 
 
-@partial(jax.jit, static_argnums=0)
-def _information_jit(family, p, x, w):
+def _information_body(family, p, x, w):
     return observed_information_matrix(family, p, x, w, family.param_names)
+
+
+_loglik_jit = jit_fit(_loglik_body, size_arg=2, static_argnums=0)
+_score_jit = jit_fit(_score_body, size_arg=2, static_argnums=0)
+_information_jit = jit_fit(_information_body, size_arg=2, static_argnums=0)

@@ -18,7 +18,7 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
-jax.config.update("jax_compilation_cache_dir", os.path.join(tempfile.gettempdir(), "jaxmle-tests"))
+os.environ.setdefault("JAXMLE_CACHE_DIR", os.path.join(tempfile.gettempdir(), "jaxmle-tests"))
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
 
 

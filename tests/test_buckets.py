@@ -8,7 +8,7 @@ import pytest
 from cases import CASES
 
 import jaxmle as jm
-from jaxmle._engine.buckets import bucket_count, bucket_length
+from jaxmle._engine.buckets import FIT_MIN, bucket_count, bucket_length, fit_length
 
 RNG = np.random.default_rng(21)
 ONE_DEVICE = [jax.devices()[0]]  # devices= fits keep the data's own shape: no padding
@@ -24,13 +24,18 @@ def test_the_ladder():
     assert [bucket_count(b) for b in (1, 2, 3, 5, 8, 9, 1000)] == [1, 2, 4, 8, 8, 16, 1024]
     with pytest.raises(ValueError):
         bucket_length(0)
+    # A single fit: one bucket for every small dataset, then the same ladder.
+    assert [fit_length(n) for n in (1, 300, 5000, 8192, 8193, 100_000)] == [
+        FIT_MIN, FIT_MIN, FIT_MIN, FIT_MIN, 16384, 131_072,
+    ]  # fmt: skip
+    assert fit_length(1 << 18) == 1 << 18
 
 
 def test_lengths_in_one_bucket_share_one_program(compile_counter):
-    x = RNG.weibull(1.5, 2048) * 2.0
-    jm.fit("weibull", x[:1500])  # compiles the 2048 bucket's programs
+    x = RNG.weibull(1.5, 8192) * 2.0
+    jm.fit("weibull", x[:1500])  # compiles the 8192 bucket's programs
     compile_counter.reset()
-    for n in (1100, 1337, 2000, 2048):
+    for n in (200, 1337, 5000, 8192):
         res = jm.fit("weibull", x[:n])
         assert bool(res.converged) and float(res.n) == n
     assert compile_counter.compiles == 0 and compile_counter.traces == 0, compile_counter.names
@@ -58,7 +63,7 @@ _PADDED_CASES = [c for c in CASES if c.family().event_ndim == 0 and not c.slow_c
 @pytest.mark.parametrize("case", _PADDED_CASES, ids=lambda c: c.id or c.name)
 def test_padding_does_not_change_the_estimates(case):
     fam = case.family()
-    x = case.draw(np.random.default_rng(5), 1000)  # padded to 1024 with weight 0
+    x = case.draw(np.random.default_rng(5), 1000)  # padded to 8192 with weight 0
     padded = jm.fit(fam, x, **case.fit_kwargs)
     exact = jm.fit(fam, x, devices=ONE_DEVICE, **case.fit_kwargs)
     assert int(padded.status) == int(exact.status)

@@ -1,6 +1,8 @@
-"""The persistent compilation cache: on by default in jaxmle's own directory,
-off with JAXMLE_CACHE=0, the user's own cache respected; a second process
-compiles nothing that the first one stored (JAX's monitoring events)."""
+"""jaxmle's program store: on by default in its own folder, off with
+JAXMLE_CACHE=0 or an unwritable folder, JAX's global settings untouched; a
+second process loads every stored program and traces, lowers and compiles
+nothing (JAX's monitoring events); a damaged file is compiled anew; programs
+of a user's own family are not stored."""
 
 import json
 import os
@@ -8,32 +10,44 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
+
 _SCRIPT = textwrap.dedent(
     """
     import json, os, sys
     import jax
     jax.config.update("jax_enable_x64", True)
-    if os.environ.get("USER_CACHE"):
-        jax.config.update("jax_compilation_cache_dir", os.environ["USER_CACHE"])
-    events = {"hits": 0, "compiles": 0}
-    jax.monitoring.register_event_listener(
-        lambda e, **kw: events.__setitem__("hits", events["hits"] + 1)
-        if e == "/jax/compilation_cache/cache_hits" else None
-    )
+    events = {"traces": 0, "lowerings": 0, "compiles": 0}
+    names = {"/jax/core/compile/jaxpr_trace_duration": "traces",
+             "/jax/core/compile/jaxpr_to_mlir_module_duration": "lowerings",
+             "/jax/core/compile/backend_compile_duration": "compiles"}
     jax.monitoring.register_event_duration_secs_listener(
-        lambda e, d, **kw: events.__setitem__("compiles", events["compiles"] + 1)
-        if e == "/jax/core/compile/backend_compile_duration" else None
+        lambda e, d, **kw: events.__setitem__(names[e], events[names[e]] + 1)
+        if e in names else None
     )
     import numpy as np
     import jaxmle as jm
-    res = jm.fit("weibull", np.random.default_rng(0).weibull(1.5, 3000))
-    print(json.dumps({"dir": jax.config.jax_compilation_cache_dir, "ok": bool(res.converged),
-                      **events}))
+    from jaxmle._engine.cache import cache_state
+    x = np.random.default_rng(0).weibull(1.5, 3000)
+    if os.environ.get("CUSTOM"):
+        import jax.numpy as jnp
+        fam = jm.Custom(
+            lambda p, x: -jnp.log(p["scale"]) - 0.5 * ((x - p["loc"]) / p["scale"]) ** 2,
+            {"loc": "real", "scale": "positive"},
+        )
+        res = jm.fit(fam, x)
+    else:
+        res = jm.fit("weibull", x)
+        res.summary()
+        res.conf_int(method="profile")
+    print(json.dumps({"store": cache_state(), "jax_dir": jax.config.jax_compilation_cache_dir,
+                      "ok": bool(res.converged),
+                      "params": [float(v) for v in res.params.values()], **events}))
     """
 )
 
 
-def _run(tmp_path, **env_extra):
+def _run(**env_extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JAXMLE_", "JAX_COMP"))}
     env.update(JAX_PLATFORMS="cpu", **env_extra)
     proc = subprocess.run(
@@ -43,30 +57,48 @@ def _run(tmp_path, **env_extra):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def test_cache_is_on_in_jaxmles_directory_and_serves_a_second_process(tmp_path):
+def test_a_second_process_loads_every_program_and_compiles_nothing(tmp_path):
     cache = tmp_path / "cache"
-    first = _run(tmp_path, JAXMLE_CACHE_DIR=str(cache))
-    assert first["ok"] and first["dir"] == str(cache)
-    stored = sorted(p.name for p in cache.iterdir())
-    # The fit program was stored (programs that compile in under
-    # MIN_COMPILE_SECONDS, such as the small finish program on a fast run, may not be).
-    assert any("fit_body" in s for s in stored), stored
-    assert first["hits"] == 0
-    second = _run(tmp_path, JAXMLE_CACHE_DIR=str(cache))
-    assert second["ok"] and second["hits"] >= len(stored) >= 1  # all served from the disk
+    first = _run(JAXMLE_CACHE_DIR=str(cache))
+    assert first["ok"] and first["store"] == str(cache / "programs")
+    assert first["jax_dir"] is None  # JAX's own (global) cache is left alone
+    assert first["compiles"] >= 3
+    stored = list((cache / "programs").glob("*.bin"))
+    assert len(stored) >= 3  # the fit, its finish and the profile interval
+    second = _run(JAXMLE_CACHE_DIR=str(cache))
+    assert second["ok"] and second["params"] == first["params"]
+    assert second["traces"] == second["lowerings"] == second["compiles"] == 0, second
+    assert len(list((cache / "programs").glob("*.bin"))) == len(stored)
 
 
-def test_cache_off_and_users_own_cache(tmp_path):
+def test_a_damaged_program_file_is_compiled_anew(tmp_path):
+    cache = tmp_path / "cache"
+    first = _run(JAXMLE_CACHE_DIR=str(cache))
+    for path in (cache / "programs").glob("*.bin"):
+        path.write_bytes(path.read_bytes()[:100])  # cut short
+    again = _run(JAXMLE_CACHE_DIR=str(cache))
+    assert again["ok"] and again["compiles"] == first["compiles"]
+    np.testing.assert_allclose(again["params"], first["params"], rtol=0, atol=0)
+    third = _run(JAXMLE_CACHE_DIR=str(cache))  # the rewritten files are served
+    assert third["compiles"] == 0 and third["params"] == first["params"]
+
+
+def test_store_off_and_unwritable_folder(tmp_path):
     ours = tmp_path / "ours"
-    off = _run(tmp_path, JAXMLE_CACHE="0", JAXMLE_CACHE_DIR=str(ours))
-    assert off["ok"] and off["dir"] is None and not ours.exists()
-    user = tmp_path / "user"
-    mine = _run(tmp_path, JAXMLE_CACHE_DIR=str(ours), USER_CACHE=str(user))
-    assert mine["ok"] and mine["dir"] == str(user) and not ours.exists()
-
-
-def test_an_unwritable_cache_folder_turns_the_cache_off(tmp_path):
+    off = _run(JAXMLE_CACHE="0", JAXMLE_CACHE_DIR=str(ours))
+    assert off["ok"] and off["store"].startswith("off (JAXMLE_CACHE=0") and not ours.exists()
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the folder should be")
-    res = _run(tmp_path, JAXMLE_CACHE_DIR=str(blocked / "jax"))
-    assert res["ok"] and res["dir"] is None
+    res = _run(JAXMLE_CACHE_DIR=str(blocked / "cache"))
+    assert res["ok"] and res["store"].startswith("off (") and "cannot be created" in res["store"]
+
+
+def test_a_users_own_family_is_not_stored(tmp_path):
+    cache = tmp_path / "cache"
+    first = _run(JAXMLE_CACHE_DIR=str(cache), CUSTOM="1")
+    assert first["ok"]
+    # Only the programs whose static arguments have a stable identity (none
+    # here: the family holds the user's functions) would be on disk.
+    assert list((cache / "programs").glob("*.bin")) == []
+    second = _run(JAXMLE_CACHE_DIR=str(cache), CUSTOM="1")
+    assert second["compiles"] == first["compiles"] and second["params"] == first["params"]

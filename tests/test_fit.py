@@ -189,3 +189,41 @@ def test_boundary_parameter_gets_no_standard_error():
     alpha = float(res.params["alpha"])
     assert float(res.stderr["alpha"]) == pytest.approx(alpha / np.sqrt(2000), rel=1e-8)
     assert "no finite standard error for scale" in res.message
+
+
+@pytest.mark.parametrize("name", ["normal", "lognormal", "exponential"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_loglik_at_the_mle_needs_no_pass(name, weighted):
+    """``loglik_at_mle`` (the closed form of the maximized log-likelihood)
+    equals a pass of the log-density at the estimate, and scipy's."""
+    from jaxmle.families import family_class
+
+    rng = np.random.default_rng(3)
+    x = rng.lognormal(0.3, 0.8, 777)
+    w = rng.integers(0, 4, 777).astype(float) if weighted else None
+    res = jm.fit(name, x, weights=w)
+    fam = family_class(name)()
+    by_pass = float(jm.loglik(fam, res.params, x, weights=w))
+    scipy_ll = float(np.sum((1.0 if w is None else w) * res.to_scipy().logpdf(x)))
+    n = float(np.sum(w)) if weighted else float(x.size)
+    assert fam.loglik_at_mle(res.params, n) is not None
+    np.testing.assert_allclose(float(res.loglik), by_pass, rtol=1e-12)
+    np.testing.assert_allclose(float(res.loglik), scipy_ll, rtol=1e-12)
+
+
+def test_normal_closed_form_is_one_pass_and_exact_far_from_zero_in_float32():
+    """The normal's one shifted pass: float32 data at 3e6 + N(0, 1) give the
+    MLE of those float32 values (computed exactly in float64) to 1e-5."""
+    import jax.numpy as jnp
+
+    x32 = (3e6 + np.random.default_rng(5).normal(0.0, 1.0, 200_000)).astype(np.float32)
+    exact = x32.astype(np.float64)
+    res = jm.fit("normal", jnp.asarray(x32))
+    assert int(res.n_passes) == 1
+    np.testing.assert_allclose(float(res.params["loc"]), exact.mean(), rtol=1e-7)
+    np.testing.assert_allclose(float(res.params["scale"]), exact.std(), rtol=1e-5)
+    # A NaN still costs a pass and an error naming it.
+    bad = exact.copy()
+    bad[123] = np.nan
+    with pytest.raises(ValueError, match="123"):
+        jm.fit("normal", bad)

@@ -1,60 +1,86 @@
-"""A persistent compilation cache that users get without asking.
+"""jaxmle's persistent store of compiled programs.
 
 XLA compilation dominates an everyday session (a fit of 10^3-10^5 samples runs
-in a millisecond and compiles in a few hundred). JAX can keep compiled
-programs on disk across processes, but only when a cache directory is
-configured, and the setting is global to the process. So, at jaxmle's first
-compilation, **if the user has not configured a JAX compilation cache
-themselves**, jaxmle turns JAX's on in a directory of its own:
+in a millisecond; tracing, lowering and compiling it take a few hundred). JAX's
+own persistent cache saves only the XLA step, and only once a cache directory
+is configured, globally for the process. jaxmle keeps **whole executables**
+instead: a program compiled once is serialized (``jax.experimental.
+serialize_executable``) to a file of its own, named by a hash of everything that
+decides the program, and a later process loads it without tracing, lowering or
+compiling anything. JAX's global settings are left alone.
 
-* ``JAXMLE_CACHE_DIR``, else ``$XDG_CACHE_HOME/jaxmle/jax``, else
-  ``~/.cache/jaxmle/jax``;
-* ``JAXMLE_CACHE=0`` leaves JAX's settings alone (no cache);
-* programs that took at least ``MIN_COMPILE_SECONDS`` to compile are stored.
-
-Being JAX's global setting, it also caches the user's own programs from then
-on. The directory holds XLA executables keyed by the program, the compile
-options, the device and the JAX version (stale entries are never served);
-delete it to clear it. ``jaxmle warmup`` fills it ahead of time.
+* The folder: ``JAXMLE_CACHE_DIR``, else ``$XDG_CACHE_HOME/jaxmle``, else
+  ``~/.cache/jaxmle``; programs go to its ``programs/`` subfolder.
+* ``JAXMLE_CACHE=0`` turns the store off; a folder that cannot be created or
+  written turns it off too (the fit runs, compiling as usual).
+* A program's file name hashes the program's function, its static arguments
+  (families and plans, by class and options), the shapes and dtypes of its
+  inputs, the compile options, and the environment: the versions of jax,
+  jaxlib and jaxmle's own source, the backend and its devices, the host CPU's
+  features, ``XLA_FLAGS`` and the x64 setting. A change to any of them gives a
+  new name, so a stale program is never served. Programs whose static arguments
+  have no stable identity (a user's custom family, an optax optimizer) are
+  compiled per process and not stored.
+* Whole executables are stored on the CPU backend, where jaxmle tests that a
+  loaded program runs (XLA:CPU's serialized executables call LAPACK, whose
+  kernels jaxmle initializes before the first load). On other backends jaxmle
+  turns on JAX's own persistent cache in ``cache_dir() / "xla"`` instead,
+  unless you configured one yourself; that setting is global to the process.
+* Delete the folder to clear it; ``jaxmle warmup`` fills it ahead of time.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
+import platform
+import sys
+import tempfile
 from pathlib import Path
 
 import jax
 
-__all__ = ["MIN_COMPILE_SECONDS", "cache_dir", "cache_state", "ensure_cache"]
+__all__ = [
+    "cache_dir",
+    "cache_state",
+    "ensure_cache",
+    "environment_fingerprint",
+    "load_program",
+    "program_dir",
+    "store_program",
+    "stores_executables",
+]
 
-MIN_COMPILE_SECONDS = 0.05
 _state = {"checked": False, "dir": None, "why": ""}
 
 
 def cache_dir() -> Path:
-    """Where jaxmle keeps JAX's compilation cache (whether or not it is on)."""
+    """jaxmle's cache folder (whether or not the store is on)."""
     env = os.environ.get("JAXMLE_CACHE_DIR")
     if env:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "jaxmle" / "jax"
+    return Path(base) / "jaxmle"
+
+
+def program_dir() -> Path:
+    """Where compiled programs are kept: ``cache_dir() / "programs"``."""
+    return cache_dir() / "programs"
 
 
 def ensure_cache() -> str | None:
-    """Turn JAX's persistent compilation cache on in :func:`cache_dir`, once,
-    unless ``JAXMLE_CACHE=0`` or the user configured a cache; returns the
-    directory in use (the user's, jaxmle's, or ``None``)."""
+    """The program folder in use, created on the first call; ``None`` when
+    the store is off (``JAXMLE_CACHE=0``, or a folder that cannot be written)."""
     if _state["checked"]:
         return _state["dir"]
     _state["checked"] = True
-    configured = jax.config.jax_compilation_cache_dir
-    if configured:
-        _state["dir"] = configured
-        return configured
     if os.environ.get("JAXMLE_CACHE", "1").strip().lower() in ("0", "false", "no", "off"):
         _state["why"] = "JAXMLE_CACHE=0"
         return None
-    path = cache_dir()
+    if not stores_executables():
+        return _enable_jax_cache()
+    path = program_dir()
     try:
         path.mkdir(parents=True, exist_ok=True)
         writable = os.access(path, os.W_OK | os.X_OK)
@@ -63,20 +89,126 @@ def ensure_cache() -> str | None:
     if not writable:
         _state["why"] = f"{path} cannot be created or written"
         return None
+    _state["dir"] = str(path)
+    return _state["dir"]
+
+
+def stores_executables() -> bool:
+    """Whether whole executables are stored (the CPU backend; see above)."""
+    return jax.default_backend() == "cpu"
+
+
+def _enable_jax_cache() -> str | None:
+    configured = jax.config.jax_compilation_cache_dir
+    if configured:
+        _state["why"] = f"JAX's own cache is configured ({configured})"
+        return None
+    path = cache_dir() / "xla"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        _state["why"] = f"{path} cannot be created"
+        return None
     jax.config.update("jax_compilation_cache_dir", str(path))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_SECONDS)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.05)
     try:  # a compilation before this one may have found the cache off: look again
         from jax.experimental.compilation_cache import compilation_cache  # lazy: optional API
 
         compilation_cache.reset_cache()
     except Exception:  # pragma: no cover - older or newer JAX without it
         pass
-    _state["dir"] = str(path)
-    return _state["dir"]
+    _state["why"] = f"JAX's persistent cache in {path}"
+    return None
 
 
 def cache_state() -> str:
-    """Where the cache is, or why it is off (after :func:`ensure_cache`)."""
+    """Where the store is, or why it is off (after :func:`ensure_cache`)."""
     if _state["dir"]:
         return str(_state["dir"])
     return f"off ({_state['why'] or 'not enabled yet'})"
+
+
+def _cpu_features() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith(("flags", "Features")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _source_hash() -> str:
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@functools.cache
+def _static_environment() -> str:
+    import jaxlib
+
+    parts = [
+        f"python={sys.version}",
+        f"jax={jax.__version__}",
+        f"jaxlib={jaxlib.__version__}",
+        f"machine={platform.machine()}",
+        f"cpu={_cpu_features()}",
+        f"xla_flags={os.environ.get('XLA_FLAGS', '')}",
+        f"jaxmle={_source_hash()}",
+    ]
+    return "\n".join(parts)
+
+
+def environment_fingerprint() -> str:
+    """Everything outside a program that decides its executable (see the
+    module docstring); the backend part is read on each call, since the x64
+    setting and the default backend may change within a process."""
+    devices = jax.devices()
+    client = devices[0].client
+    return "\n".join(
+        [
+            _static_environment(),
+            f"backend={jax.default_backend()} {client.platform_version}",
+            f"devices={len(devices)}x{devices[0].device_kind}",
+            f"x64={jax.config.jax_enable_x64}",
+        ]
+    )
+
+
+def _path(key: str) -> Path | None:
+    folder = ensure_cache() if stores_executables() else None
+    return None if folder is None else Path(folder) / f"{key}.bin"
+
+
+def load_program(key: str) -> bytes | None:
+    """The stored bytes of program ``key``, or ``None``."""
+    path = _path(key)
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def store_program(key: str, payload: bytes) -> None:
+    """Store program ``key`` atomically (a temporary file, then a rename);
+    a failure to write leaves the store as it was."""
+    path = _path(key)
+    if path is None:
+        return
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except (OSError, UnboundLocalError):
+            pass

@@ -1,4 +1,13 @@
-"""``jax.jit`` for fit programs, with the compile policy for small data.
+"""Compiled fit programs: one executable per (program, static arguments,
+input shapes), kept in memory and in jaxmle's program store on disk.
+
+:class:`FitProgram` wraps a function like ``jax.jit`` (with ``static_argnums``),
+but dispatches itself: the first call with new static arguments or input
+shapes looks for the executable in the store (:mod:`jaxmle._engine.cache`) and
+only compiles (``jit(...).lower(...).compile()``) when it is not there, then
+stores it. A later process therefore skips tracing, lowering and XLA
+compilation alike. Calls inside an outer trace (a user's ``jit`` or ``vmap``)
+go to ``jax.jit`` as usual.
 
 XLA:CPU's fusion emitters generate loops up to ~1.6x faster but compile about
 twice as slowly. Where compilation dominates (small data, and the O(1)
@@ -9,60 +18,229 @@ defaults.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
 import os
+import pickle
 from collections.abc import Callable
 from typing import Any
 
 import jax
 import numpy as np
 
-from jaxmle._engine.cache import ensure_cache
+from jaxmle._engine.cache import environment_fingerprint, load_program, store_program
 
-__all__ = ["FAST_CODE_FROM", "compiler_options", "jit_fit"]
+__all__ = ["FAST_CODE_FROM", "FitProgram", "compiler_options", "jit_fit", "stable_identity"]
 
 _FAST_COMPILE = {"xla_cpu_use_fusion_emitters": False}
 FAST_CODE_FROM = 1 << 19
 
 
-@functools.cache
 def compiler_options() -> dict[str, Any] | None:
     """Fast-compile options for the default backend (``None``: XLA's defaults).
-    ``JAXMLE_FAST_COMPILE=0`` turns them off."""
+    ``JAXMLE_FAST_COMPILE=0`` turns them off; an XLA that does not know them
+    compiles with its defaults (see :meth:`FitProgram._compile`)."""
     if jax.default_backend() != "cpu" or os.environ.get("JAXMLE_FAST_COMPILE", "1") == "0":
-        return None
-    try:  # older XLA versions do not know the option
-        jax.jit(lambda v: v + 1, compiler_options=_FAST_COMPILE)(np.zeros(1))
-    except Exception:
         return None
     return _FAST_COMPILE
 
 
-class FitProgram:
-    """``jax.jit`` of a fit program, compiled with :func:`compiler_options`
-    unless positional argument ``size_arg`` (the data) has at least
-    ``FAST_CODE_FROM`` values. ``cache_size()`` counts its compiled variants."""
+class _Unstable(Exception):
+    """A static argument with no identity that holds across processes."""
 
-    def __init__(self, fn: Callable, *, size_arg: int | None = None, **jit_kwargs: Any):
+
+def stable_identity(obj: Any) -> str:
+    """A text that identifies ``obj`` across processes: plain values by
+    ``repr``, containers item by item, and objects of jaxmle's own classes
+    (families, plans) by class and options. Raises ``ValueError`` for anything
+    else (a function, a user's class, an optax optimizer)."""
+    try:
+        return _identity(obj)
+    except _Unstable as err:
+        raise ValueError(f"no stable identity: {err}") from None
+
+
+def _identity(obj: Any) -> str:
+    if obj is None or isinstance(obj, (bool, int, float, complex, str, bytes)):
+        return f"{type(obj).__name__}:{obj!r}"
+    if isinstance(obj, (np.integer, np.floating, np.bool_)):
+        return f"{type(obj).__name__}:{obj.item()!r}"
+    if isinstance(obj, np.dtype):
+        return f"dtype:{obj.str}"
+    if isinstance(obj, (tuple, list)):
+        return f"{type(obj).__name__}[{','.join(_identity(v) for v in obj)}]"
+    if isinstance(obj, (frozenset, set)):
+        return f"{type(obj).__name__}{{{','.join(sorted(_identity(v) for v in obj))}}}"
+    if isinstance(obj, dict):
+        items = sorted((_identity(k), _identity(v)) for k, v in obj.items())
+        return "dict{" + ",".join(f"{k}:{v}" for k, v in items) + "}"
+    cls = type(obj)
+    if not cls.__module__.startswith("jaxmle."):
+        raise _Unstable(f"{cls.__module__}.{cls.__qualname__}")
+    if dataclasses.is_dataclass(obj):
+        fields = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    elif hasattr(obj, "__dict__"):
+        fields = vars(obj)
+    else:
+        raise _Unstable(f"{cls.__module__}.{cls.__qualname__}")
+    return f"{cls.__module__}.{cls.__qualname__}({_identity(fields)})"
+
+
+@functools.cache
+def _default_device():
+    return jax.devices()[0]
+
+
+def _leaf_signature(leaf: Any) -> tuple:
+    if isinstance(leaf, jax.core.Tracer):
+        raise _Unstable("traced")
+    if isinstance(leaf, jax.Array) and leaf.sharding.device_set != {_default_device()}:
+        raise _Unstable("sharded, or on another device")
+    shape = getattr(leaf, "shape", None)
+    dtype = getattr(leaf, "dtype", None)
+    if shape is None or dtype is None:  # a Python scalar: weakly typed
+        return ("py", type(leaf).__name__)
+    return (shape, dtype, getattr(leaf, "weak_type", False))
+
+
+class FitProgram:
+    """A function compiled once per (static arguments, input shapes and
+    dtypes), like ``jax.jit(fn, static_argnums=...)``, with its executables
+    kept in memory and in jaxmle's program store. The data (positional
+    argument ``size_arg``) decides the compile options (see the module
+    docstring). ``cache_size()`` counts the executables in memory."""
+
+    def __init__(
+        self,
+        fn: Callable,
+        *,
+        size_arg: int | None = None,
+        static_argnums=(),
+        name: str | None = None,
+    ):
         functools.update_wrapper(self, fn)
         self.fn = fn
+        self.name = name or f"{fn.__module__}.{fn.__qualname__}"
         self.size_arg = size_arg
-        self.jit_kwargs = jit_kwargs
-        self.compiled: dict[bool, Any] = {}
+        self.static_argnums = tuple(
+            (static_argnums,) if isinstance(static_argnums, int) else static_argnums
+        )
+        self.jitted: dict[bool, Any] = {}
+        self.executables: dict[tuple, Any] = {}
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        ensure_cache()
-        large = self.size_arg is not None and args[self.size_arg].size >= FAST_CODE_FROM
-        if large not in self.compiled:
+    def _jit(self, large: bool):
+        if large not in self.jitted:
             opts = None if large else compiler_options()
-            self.compiled[large] = jax.jit(self.fn, compiler_options=opts, **self.jit_kwargs)
-        return self.compiled[large](*args, **kwargs)
+            self.jitted[large] = jax.jit(
+                self.fn, compiler_options=opts, static_argnums=self.static_argnums
+            )
+        return self.jitted[large]
+
+    def _compile(self, large: bool, args: tuple):
+        """``(executable, uses_lapack)``, compiled in this process."""
+        lowered = self._jit(large).lower(*args)
+        try:
+            compiled = lowered.compile()
+        except Exception:
+            if large or compiler_options() is None:
+                raise
+            # An XLA that does not know the fast-compile options: its defaults.
+            self.jitted[large] = jax.jit(self.fn, static_argnums=self.static_argnums)
+            lowered = self.jitted[large].lower(*args)
+            compiled = lowered.compile()
+        return compiled, "lapack" in lowered.as_text()
+
+    def __call__(self, *args: Any) -> Any:
+        large = self.size_arg is not None and np.size(args[self.size_arg]) >= FAST_CODE_FROM
+        static = tuple(args[i] for i in self.static_argnums)
+        dynamic = tuple(a for i, a in enumerate(args) if i not in self.static_argnums)
+        leaves, treedef = jax.tree.flatten(dynamic)
+        try:
+            signature = tuple(_leaf_signature(leaf) for leaf in leaves)
+        except _Unstable:  # in a user's jit or vmap, or sharded: an ordinary jit call
+            return self._jit(large)(*args)
+        key = (large, static, treedef, signature)
+        executable = self.executables.get(key)
+        if executable is None:
+            executable = self._load_or_compile(large, static, treedef, signature, args)
+            self.executables[key] = executable
+        return executable(*dynamic)
+
+    def _store_key(self, large, static, treedef, signature) -> str | None:
+        try:
+            static_id = _identity(static)
+        except _Unstable:
+            return None
+        text = "\n".join(
+            [
+                self.name,
+                f"static={static_id}",
+                f"tree={treedef}",
+                f"signature={signature}",
+                f"options={None if large else compiler_options()}",
+                environment_fingerprint(),
+            ]
+        )
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def _load_or_compile(self, large, static, treedef, signature, args):
+        store_key = self._store_key(large, static, treedef, signature)
+        if store_key is not None:
+            payload = load_program(store_key)
+            if payload is not None:
+                try:
+                    return _deserialize(payload)
+                except Exception:  # a file from elsewhere, cut short: compile anew
+                    pass
+        compiled, uses_lapack = self._compile(large, args)
+        if store_key is not None:
+            try:
+                payload = _serialize(compiled, uses_lapack)
+            except Exception:  # a backend that cannot serialize: keep it in memory
+                payload = None
+            if payload is not None:
+                store_program(store_key, payload)
+        return compiled
 
     def cache_size(self) -> int:
-        """The number of programs compiled so far (all shapes and options)."""
-        return sum(c._cache_size() for c in self.compiled.values())
+        """The number of executables in memory (all shapes and options)."""
+        return len(self.executables)
 
 
-def jit_fit(fn: Callable, *, size_arg: int | None = None, **jit_kwargs: Any) -> FitProgram:
-    """:class:`FitProgram` of ``fn`` (``jit_kwargs`` go to ``jax.jit``)."""
-    return FitProgram(fn, size_arg=size_arg, **jit_kwargs)
+def _serialize(compiled, uses_lapack: bool) -> bytes:
+    from jax.experimental import serialize_executable  # lazy: only to store
+
+    payload, in_tree, out_tree = serialize_executable.serialize(compiled)
+    return pickle.dumps((uses_lapack, payload, in_tree, out_tree), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+@functools.cache
+def _prepare_runtime() -> None:
+    """Initialize what XLA:CPU executables call but only lowering sets up:
+    LAPACK's kernels (a loaded program that solves a system would crash)."""
+    try:
+        from jaxlib import lapack  # lazy: CPU only
+
+        lapack.prepare_lapack_call("potrf_ffi", np.dtype(np.float64))
+    except Exception:  # another jaxlib: lowering a Cholesky initializes them too
+        import jax.numpy as jnp
+
+        jax.jit(jnp.linalg.cholesky).lower(np.eye(2, dtype=np.float32))
+
+
+def _deserialize(blob: bytes):
+    from jax.experimental import serialize_executable  # lazy: only to load
+
+    uses_lapack, payload, in_tree, out_tree = pickle.loads(blob)
+    if uses_lapack:
+        _prepare_runtime()
+    return serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
+
+
+def jit_fit(
+    fn: Callable, *, size_arg: int | None = None, static_argnums=(), name: str | None = None
+) -> FitProgram:
+    """:class:`FitProgram` of ``fn`` (``name``: its name in the program store,
+    by default the function's module and qualified name)."""
+    return FitProgram(fn, size_arg=size_arg, static_argnums=static_argnums, name=name)

@@ -18,6 +18,7 @@ import numpy as np
 
 from jaxmle._engine.compile import jit_fit
 from jaxmle.families.base import Family, flatten_params
+from jaxmle.linalg import sym_inv
 from jaxmle.solvers.newton import NewtonState, scaled_gradient
 
 __all__ = [
@@ -92,13 +93,13 @@ def _delta_method_cov(family, free, unflatten, u_hat, jac, info_u):
     information matrix, and theirs is NaN (no regular standard error exists)."""
     boundary = [k for k in free if k in family.boundary_params]
     if not boundary:
-        return jac @ jnp.linalg.inv(info_u) @ jac.T
+        return jac @ sym_inv(info_u) @ jac.T
     u_parts = unflatten(u_hat)
     u_keep = np.concatenate([np.full(np.size(u_parts[k]), k not in boundary) for k in free])
     c_parts = family.to_constrained(u_parts)
     c_keep = np.concatenate([np.full(np.size(c_parts[k]), k not in boundary) for k in free])
     idx = np.flatnonzero(u_keep)
-    sub = jac[:, idx] @ jnp.linalg.inv(info_u[np.ix_(idx, idx)]) @ jac[:, idx].T
+    sub = jac[:, idx] @ sym_inv(info_u[np.ix_(idx, idx)]) @ jac[:, idx].T
     mask = np.outer(c_keep, c_keep)
     return jnp.where(mask, sub, jnp.nan)
 
@@ -122,7 +123,7 @@ def estimates_at(
         cov = _delta_method_cov(family, free, unflatten, u_hat, jac, n * hess_u)
     else:  # a non-smooth likelihood: the expected information instead
         idx = np.array([family.param_names.index(k) for k in free])
-        cov = jnp.linalg.inv(n * unit_info[np.ix_(idx, idx)])
+        cov = sym_inv(n * unit_info[np.ix_(idx, idx)])
     _, unflatten_free = flatten_params(params, free)
     stderr = unflatten_free(jnp.sqrt(jnp.diag(cov)))
     return Estimates(params, cov, stderr)

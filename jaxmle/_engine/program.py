@@ -137,21 +137,37 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None)
     if plan.path == "statistics":
         sums, n_invalid = statistics_pass(family, plan, x, w, reduce)
         return solve_statistics(family, plan, sums, n, init, fixed), n_invalid
-    n_invalid = count_invalid(family, x, plan.chunk, reduce)
     if plan.path == "closed_form":
         estimate = {k: jnp.asarray(v, x.dtype) for k, v in family.closed_form(x, w).items()}
         u_hat, unflatten = flatten_params(family.to_unconstrained(estimate), free)
         exact = estimate
-        passes = 2
+        if family.closed_form_checks_values and reduce is None:
+            # A finite estimate vouches for the values; else count them (a pass).
+            finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(v)) for v in estimate.values()]))
+            n_invalid = jax.lax.cond(
+                finite,
+                lambda: jnp.asarray(0, jnp.int32),
+                lambda: count_invalid(family, x, plan.chunk, None).astype(jnp.int32),
+            )
+            passes = 1
+        else:
+            n_invalid = count_invalid(family, x, plan.chunk, reduce)
+            passes = 2
         if family.exponential_family:
             # At the MLE of a regular exponential family the observed information
             # is n times the expected one: no derivative pass over the data.
             hess_u = _expected_hessian_u(family, free, unflatten, u_hat, estimate)
-            loglik = combine(total_loglik(family, estimate, x, w))
+            at_mle = family.loglik_at_mle(estimate, n)
+            if at_mle is None:
+                loglik = combine(total_loglik(family, estimate, x, w))
+                passes = passes + 1
+            else:
+                loglik = at_mle
             grad_norm = jnp.where(jnp.all(jnp.isfinite(hess_u)), 0.0, jnp.nan).astype(x.dtype)
         else:
             obj = Objective(family, fixed, unflatten, x, w, n, plan.chunk, False, reduce, n_local)
             value, grad_u, hess_u = obj.derivatives(u_hat)
+            passes = passes + 1
             # The information pass gave the value too; where u is not finite (an
             # estimate on the boundary of the parameter space) a pass at the
             # constrained estimate gives it instead. (Under vmap both run.)
@@ -168,6 +184,7 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None)
             status=jnp.asarray(Status.CONVERGED, jnp.int32),
         )
     else:
+        n_invalid = count_invalid(family, x, plan.chunk, reduce)
         data = family.features(x) if plan.precompute else x
         first = family.init_features(data, w) if plan.precompute else None
         start = {**(family.init(x, w) if first is None else first), **init}

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxmle._engine.buckets import bucket_length
+from jaxmle._engine.buckets import fit_length
 from jaxmle.families.base import Family
 
 __all__ = [
@@ -138,7 +138,7 @@ def prepare_data(family: Family, x: Any, *, bucketed: bool = False) -> tuple[jax
     fused with the first pass over the data, and explained by
     :func:`check_data_values` when that check fails.
 
-    With ``bucketed``, the rows are padded to :func:`~jaxmle._engine.buckets.bucket_length`
+    With ``bucketed``, the rows are padded to :func:`~jaxmle._engine.buckets.fit_length`
     with copies of the first row (give them weight 0: :func:`pad_weights`) on
     the host, while they are copied (data of ``BUCKET_BELOW`` rows or more keep
     their shape, ``N == n``). A JAX array in the compute dtype that is not
@@ -147,7 +147,7 @@ def prepare_data(family: Family, x: Any, *, bucketed: bool = False) -> tuple[jax
     dtype = float_dtype(arr)
     n = arr.shape[0]
     on_device = isinstance(arr, jax.Array)
-    rows = bucket_length(n) if bucketed else n
+    rows = fit_length(n) if bucketed else n
     if on_device and rows == n:
         return (arr if arr.dtype == dtype else arr.astype(dtype)), n
     # Padded on the host (a small device array makes the round trip): no

@@ -140,6 +140,10 @@ class Family:
             natural parameters the Hessian does not depend on the data), so a
             closed-form fit takes the information from that formula instead of
             a derivative pass over the data (tested for every such family).
+        closed_form_checks_values: the closed form's estimate is non-finite
+            whenever a value with positive weight is NaN, infinite or outside
+            the support (the normal's sums, the lognormal's ``log x``), so a
+            finite estimate needs no separate pass to check the values.
 
     Derived, not declared (set for each subclass from the methods it defines):
         has_closed_form: ``closed_form`` is defined (returns the exact MLE).
@@ -158,6 +162,7 @@ class Family:
     reorders_params: ClassVar[bool] = False
     boundary_params: ClassVar[tuple[str, ...]] = ()
     exponential_family: ClassVar[bool] = False
+    closed_form_checks_values: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Derive the ``has_...`` flags from the methods the subclass defines
@@ -249,6 +254,13 @@ class Family:
     #: one pass over the data and solves on those sums in O(1) per iteration.
     #: Set by defining ``statistics`` (see ``__init_subclass__``).
     has_statistics: ClassVar[bool] = False
+
+    def loglik_at_mle(self, estimate: Params, n: jax.Array) -> jax.Array | None:
+        r"""The maximized total log-likelihood from the closed-form estimate
+        and :math:`n = \sum_i w_i` alone, where the sums it needs are fixed by
+        the estimate (the normal's: :math:`-\tfrac n2 (\log 2\pi\hat\sigma^2 + 1)`);
+        ``None``: a pass over the data computes it. Tested against that pass."""
+        return None
 
     def statistics(self, x: jax.Array) -> tuple[jax.Array, ...]:
         r"""Per-sample sufficient statistics :math:`T(x_i)`, each of shape ``(N,)``.

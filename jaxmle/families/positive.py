@@ -103,6 +103,9 @@ class Exponential(Family):
     def closed_form(self, x, w):
         return {"rate": 1.0 / weighted_mean(x, w)}
 
+    def loglik_at_mle(self, estimate, n):
+        return n * (jnp.log(estimate["rate"]) - 1.0)  # rate * sum(w x) = n
+
     def statistics(self, x):
         return (x, nan_unless(x >= 0))
 
@@ -267,6 +270,7 @@ class LogNormal(Family):
 
     name = "lognormal"
     exponential_family = True
+    closed_form_checks_values = True
     param_names = ("loc", "scale")
     constraints = {"loc": C.real, "scale": C.positive}
     support = S.positive_reals
@@ -294,6 +298,10 @@ class LogNormal(Family):
 
     def closed_form(self, x, w):
         return Normal().closed_form(jnp.log(x), w)
+
+    def loglik_at_mle(self, estimate, n):
+        # The normal's of log x, less the Jacobian sum(w log x) = n * loc.
+        return Normal().loglik_at_mle(estimate, n) - n * estimate["loc"]
 
     def expected_information(self, params):
         # log x is normal and the Jacobian term -log x is free of the parameters.

@@ -21,7 +21,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import jax
@@ -30,6 +29,8 @@ import numpy as np
 from jax.scipy.special import ndtr, ndtri
 
 from jaxmle._engine.batch import datasets_per_call, free_dimension, run_batch
+from jaxmle._engine.buckets import bucket_length
+from jaxmle._engine.compile import jit_fit
 from jaxmle._engine.plan import (
     FitOptions,
     as_key,
@@ -41,6 +42,7 @@ from jaxmle._engine.plan import (
 from jaxmle._engine.refit import RefitData
 from jaxmle.families.base import Family, flatten_params
 from jaxmle.inference.delta import Derived
+from jaxmle.linalg import sym_solve
 from jaxmle.status import ConvergenceWarning, Status
 
 __all__ = ["BootstrapResult", "bootstrap"]
@@ -223,7 +225,7 @@ def _influence_factory(family, params, free, x, w, batched):
 
         info = -jax.hessian(total)(u_hat)
         grad_fn = jax.grad(lambda u: jnp.sum(jnp.asarray(fn(full(u)))))(u_hat)
-        infl = scores @ jnp.linalg.solve(info, grad_fn)
+        infl = scores @ sym_solve(info, grad_fn)
         num = jnp.sum(wts * infl**3)
         den = 6.0 * jnp.sum(wts * infl**2) ** 1.5
         return num / den
@@ -247,8 +249,7 @@ def _influence_factory(family, params, free, x, w, batched):
     return accel
 
 
-@partial(jax.jit, static_argnums=(2, 3, 4))
-def _resampled_weights(key, w, m, n_obs, dtype):
+def _resampled_weights_body(key, w, m, n_obs, dtype):
     """``m`` rows of multinomial counts of ``n`` draws with probabilities
     ``w / sum(w)`` (uniform without weights), scaled to the total weight; ``n``
     is the number of observed rows (weight > 0), so weight-0 padding (shape
@@ -268,6 +269,9 @@ def _resampled_weights(key, w, m, n_obs, dtype):
     drawn = (jnp.arange(n_obs) < n_draw).astype(dtype)  # the first n_draw draws count
     counts = jax.vmap(lambda i: jnp.zeros(n_obs, dtype).at[i].add(drawn))(idx)
     return counts * (total / n_draw)
+
+
+_resampled_weights = jit_fit(_resampled_weights_body, static_argnums=(2, 3, 4))
 
 
 def _model_weights(w, m, n_obs, dtype):
@@ -320,9 +324,17 @@ def bootstrap(
         replicates_per_call = positive_int("replicates_per_call", replicates_per_call)
     key = as_key(key)
     x, w = refit.arrays()
+    batched = refit.batched
+    if w is not None and not batched:
+        # A single fit's padding (its shape bucket) is trimmed to the batch
+        # ladder: weight-0 rows at the end change no replicate, and cost one
+        # each in every replicate.
+        wh = np.asarray(w)
+        rows = bucket_length(int(np.flatnonzero(wh > 0)[-1]) + 1 if np.any(wh > 0) else 1)
+        if rows < wh.shape[0]:
+            x, w = np.asarray(x)[:rows], wh[:rows]
     x = jnp.asarray(x)
     w = None if w is None else jnp.asarray(w)
-    batched = refit.batched
     xs = x if batched else x[None]
     ws = None if w is None else (w if batched else w[None])
     b_data, n_obs = xs.shape[0], xs.shape[1]

@@ -23,16 +23,17 @@ delta method, :math:`\Sigma_\theta = J \Sigma_u J^T` with
 from __future__ import annotations
 
 import dataclasses
-from functools import partial
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxmle._engine.compile import jit_fit
 from jaxmle._engine.objective import observed_information_matrix
 from jaxmle._engine.validation import free_names
 from jaxmle.families.base import Family, flatten_params
+from jaxmle.linalg import sym_inv
 
 __all__ = [
     "COV_TYPES",
@@ -120,7 +121,7 @@ def covariance_u(family, fixed, params, x, w, n, cov_type: str):
         info = n * _expected_u(family, params, free, theta, full, u_hat, u_hat.dtype)
     else:
         info = _observed_u(family, full, u_hat, x, w)
-    inv = jnp.linalg.inv(info)
+    inv = sym_inv(info)
     if cov_type != "robust":
         return u_hat, inv, jac
     s = _scores_u(family, full, u_hat, x)
@@ -141,10 +142,12 @@ def covariance(family, fixed, params, x, w, n, cov_type: str):
     return cov, unflatten_free(jnp.sqrt(jnp.diag(cov)))
 
 
-@partial(jax.jit, static_argnums=(0, 1, 6))
-def _covariance_program(family, fixed_names, fixed, params, x, w, cov_type):
+def _covariance_body(family, fixed_names, fixed, params, x, w, cov_type):
     n = jnp.asarray(x.shape[0], x.dtype) if w is None else jnp.sum(w)
     return covariance(family, fixed, params, x, w, n, cov_type)
+
+
+_covariance_program = jit_fit(_covariance_body, size_arg=4, static_argnums=(0, 1, 6))
 
 
 def _check_regular(family, cov_type):
@@ -161,13 +164,15 @@ def covariance_for(family, fixed, params, x, w, cov_type):
     return _covariance_program(family, tuple(sorted(fixed)), fixed, params, x, w, cov_type)
 
 
-@partial(jax.jit, static_argnums=(0, 1, 6))
-def _covariance_many_program(family, fixed_names, fixed, params, x, w, cov_type):
+def _covariance_many_body(family, fixed_names, fixed, params, x, w, cov_type):
     def one(p, xb, wb):
         n = jnp.asarray(xb.shape[0], xb.dtype) if wb is None else jnp.sum(wb)
         return covariance(family, fixed, p, xb, wb, n, cov_type)
 
     return jax.vmap(one)(params, x, w)
+
+
+_covariance_many_program = jit_fit(_covariance_many_body, size_arg=4, static_argnums=(0, 1, 6))
 
 
 def covariance_many(family, fixed, params, x, w, cov_type):
@@ -178,8 +183,7 @@ def covariance_many(family, fixed, params, x, w, cov_type):
     )
 
 
-@partial(jax.jit, static_argnums=(0, 4, 5))
-def information_program(family, p, x, w, kind: str, parametrization: str) -> jax.Array:
+def _information_body(family, p, x, w, kind: str, parametrization: str) -> jax.Array:
     """The ``kind`` information of the whole sample at ``p`` in ``parametrization``
     (``"constrained"``: flattened in ``param_names`` order; ``"unconstrained"``)."""
     names = family.param_names
@@ -199,6 +203,9 @@ def information_program(family, p, x, w, kind: str, parametrization: str) -> jax
     info_u = n * _expected_u(family, p, names, theta, full, u_hat, u_hat.dtype)
     inv_jac = jnp.linalg.pinv(jac)
     return inv_jac.T @ info_u @ inv_jac
+
+
+information_program = jit_fit(_information_body, size_arg=2, static_argnums=(0, 4, 5))
 
 
 def with_cov_type(result: Any, fixed, x, w, cov_type: str, *, batched: bool = False) -> Any:

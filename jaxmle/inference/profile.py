@@ -29,9 +29,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import ndtri
 
+from jaxmle._engine.compile import jit_fit
 from jaxmle._engine.objective import Objective, total_weight
 from jaxmle._engine.refit import RefitData
 from jaxmle.families.base import Family, flatten_params
+from jaxmle.linalg import sym_inv
 from jaxmle.reduction import default_chunk
 from jaxmle.solvers import newton_minimize
 from jaxmle.status import Status
@@ -49,7 +51,7 @@ def profile_bounds_u(family: Family, fixed, u_hat, unflatten, x, w, level, chunk
     n = total_weight(x, w)
     obj = Objective(family, fixed, unflatten, x, w, n, chunk, False)
     f_hat, _, h_hat = obj.derivatives(u_hat)
-    se_u = jnp.sqrt(jnp.diag(jnp.linalg.inv(n * h_hat)))
+    se_u = jnp.sqrt(jnp.diag(sym_inv(n * h_hat)))
     z = ndtri(0.5 + 0.5 * level)
     dt = u_hat.dtype
     # Tolerances by precision: float64's, or float32's (which cannot meet them).
@@ -124,10 +126,12 @@ def _interval_program_body(family, free, fixed, params, x, w, level, chunk):
     return out
 
 
-_interval_program = jax.jit(_interval_program_body, static_argnums=(0, 1, 7))
-_interval_program_many = jax.jit(
+_interval_program = jit_fit(_interval_program_body, size_arg=4, static_argnums=(0, 1, 7))
+_interval_program_many = jit_fit(
     jax.vmap(_interval_program_body, in_axes=(None, None, None, 0, 0, 0, None, None)),
+    size_arg=4,
     static_argnums=(0, 1, 7),
+    name=f"{__name__}._interval_program_many",
 )
 
 
@@ -152,9 +156,9 @@ def profile_conf_int(
             f"profile intervals need a regular MLE; {family.name}'s "
             f"{', '.join(family.boundary_params)} sits on the boundary of the support"
         )
-    params = {k: jnp.asarray(v) for k, v in params.items()}
+    params = {k: np.asarray(v) for k, v in params.items()}
     chunk = default_chunk()
-    lvl = jnp.asarray(level, np.asarray(params[free[0]]).dtype)
+    lvl = np.asarray(level, np.asarray(params[free[0]]).dtype)
     program = _interval_program_many if refit.batched else _interval_program
     x, w = refit.arrays()
     out = program(family, free, refit.fixed, params, x, w, lvl, chunk)

@@ -34,6 +34,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from jaxmle.linalg import sym_eigh
 from jaxmle.status import Status
 
 __all__ = [
@@ -90,7 +91,7 @@ def curvature_scale(hess: jax.Array) -> jax.Array:
 def newton_direction(grad: jax.Array, hess: jax.Array, scale: jax.Array) -> jax.Array:
     """``-|H|^{-1} g`` (``= -H^{-1} g`` where ``H`` is positive definite), with
     ``H`` equilibrated by ``scale = sqrt(diag H)`` before the eigendecomposition."""
-    lam, vec = jnp.linalg.eigh(hess / jnp.outer(scale, scale))
+    lam, vec = sym_eigh(hess / jnp.outer(scale, scale))
     lam = jnp.maximum(jnp.abs(lam), _EIG_FLOOR * jnp.maximum(jnp.max(jnp.abs(lam)), 1.0))
     return -(vec @ ((vec.T @ (grad / scale)) / lam)) / scale
 
