@@ -22,7 +22,7 @@ import jax
 import numpy as np
 import optax
 
-from jaxmle._engine.output import finish, n_free_params
+from jaxmle._engine.output import finish, in_order, n_free_params
 from jaxmle._engine.plan import (
     METHODS,
     FitOptions,
@@ -30,7 +30,11 @@ from jaxmle._engine.plan import (
     key_for,
     make_plan,
 )
-from jaxmle._engine.program import fit_program, solve_statistics_program, statistics_pass_program
+from jaxmle._engine.program import (
+    fit_finished_program,
+    solve_finished_program,
+    statistics_pass_program,
+)
 from jaxmle._engine.refit import RefitData
 from jaxmle._engine.sharding import fit_sharded, is_sharded, shard_data
 from jaxmle._engine.streaming import fit_stream, is_stream
@@ -177,24 +181,29 @@ def fit(
     plan = make_plan(family, options, fixed_v, dtype)
     key = key_for(plan, key)
 
+    estimates = None
     if is_sharded(xv):
         out, n_invalid = fit_sharded(family, plan, xv, w, init_v, fixed_v, key)
     elif plan.path == "statistics":
         sums, n_invalid, n = statistics_pass_program(family, plan, xv, w)
-        out = solve_statistics_program(family, plan, sums, n, init_v, fixed_v)
+        out, estimates = solve_finished_program(family, plan, sums, n, init_v, fixed_v)
     else:
-        out, n_invalid = fit_program(family, plan, xv, w, init_v, fixed_v, key)
+        out, n_invalid, estimates = fit_finished_program(family, plan, xv, w, init_v, fixed_v, key)
     if int(n_invalid) > 0:
         check_data_values(family, np.asarray(x))
     refit = RefitData(x=xv, w=w, fixed=fixed_v, options=options)
-    result = _result(family, plan.method, fixed_v, out, xv, refit)
+    result = _result(family, plan.method, fixed_v, out, xv, refit, estimates)
     return with_cov_type(result, fixed_v, xv, w, cov_type)
 
 
-def _result(family, method, fixed, out, x_for_diagnose, refit) -> FitResult:
-    """The :class:`FitResult` of a program's output; warnings on the host."""
+def _result(family, method, fixed, out, x_for_diagnose, refit, estimates=None) -> FitResult:
+    """The :class:`FitResult` of a program's output (and its estimates, when
+    the program finished them); warnings on the host."""
     free = free_names(family, fixed)
-    estimates = finish(family, fixed, free, out)
+    if estimates is None:
+        estimates = finish(family, fixed, free, out)
+    else:
+        estimates = in_order(family, free, estimates)
     result = FitResult.from_output(
         family, method, free, n_free_params(out.u_parts), out, estimates, refit
     )

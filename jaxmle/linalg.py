@@ -74,14 +74,36 @@ def _jacobi(a: jax.Array) -> tuple[jax.Array, jax.Array]:
     return jnp.diagonal(m), v
 
 
+def _eigh2(a: jax.Array) -> tuple[jax.Array, jax.Array]:
+    r"""The 2 x 2 case in closed form: with :math:`m = (a_{11} + a_{22})/2`,
+    :math:`r = \operatorname{hypot}((a_{11} - a_{22})/2, a_{12})`, the larger
+    eigenvalue in magnitude is :math:`m \pm r`, the other
+    :math:`\det a / \lambda_1` (no cancellation), and the eigenvectors are the
+    rotation by :math:`\theta = \tfrac12 \operatorname{atan2}(2 a_{12}, a_{11} - a_{22})`."""
+    p, q, r = a[0, 0], 0.5 * (a[0, 1] + a[1, 0]), a[1, 1]
+    mean = 0.5 * (p + r)
+    rad = jnp.hypot(0.5 * (p - r), q)
+    big = jnp.where(mean >= 0, mean + rad, mean - rad)
+    det = p * r - q * q
+    small = jnp.where(big != 0, det / jnp.where(big != 0, big, 1.0), 0.0)
+    upper, lower = jnp.where(mean >= 0, big, small), jnp.where(mean >= 0, small, big)
+    theta = 0.5 * jnp.arctan2(2.0 * q, p - r)
+    c, s = jnp.cos(theta), jnp.sin(theta)
+    vec = jnp.stack([jnp.stack([c, -s]), jnp.stack([s, c])])
+    return jnp.stack([upper, lower]), vec
+
+
 def sym_eigh(a: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``(eigenvalues, eigenvectors)`` of symmetric ``a`` (eigenvectors are
-    the columns; no order). Jacobi up to ``SMALL`` rows, else ``jnp.linalg.eigh``."""
+    the columns; no order). Closed form for 2 x 2, Jacobi up to ``SMALL``
+    rows, else ``jnp.linalg.eigh``."""
     p = a.shape[-1]
     if p == 0:
         return a[..., 0], a
     if p == 1:
         return a[..., 0, :], jnp.ones_like(a)
+    if p == 2:
+        return _eigh2(a)
     if p > SMALL:
         return jnp.linalg.eigh(a)
     return _jacobi(a)

@@ -62,9 +62,9 @@ def test_a_second_process_loads_every_program_and_compiles_nothing(tmp_path):
     first = _run(JAXMLE_CACHE_DIR=str(cache))
     assert first["ok"] and first["store"] == str(cache / "programs")
     assert first["jax_dir"] is None  # JAX's own (global) cache is left alone
-    assert first["compiles"] >= 3
+    assert first["compiles"] >= 2
     stored = list((cache / "programs").glob("*.bin"))
-    assert len(stored) >= 3  # the fit, its finish and the profile interval
+    assert len(stored) >= 2  # the fit (finish included) and the profile interval
     second = _run(JAXMLE_CACHE_DIR=str(cache))
     assert second["ok"] and second["params"] == first["params"]
     assert second["traces"] == second["lowerings"] == second["compiles"] == 0, second

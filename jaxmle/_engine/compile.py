@@ -24,7 +24,7 @@ import hashlib
 import os
 import pickle
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
@@ -104,12 +104,60 @@ def _leaf_signature(leaf: Any) -> tuple:
     return (shape, dtype, getattr(leaf, "weak_type", False))
 
 
+class _Layout(NamedTuple):
+    """Where each output leaf lies in the packed buffers (one per dtype)."""
+
+    tree: Any
+    leaves: tuple[tuple[int, int, int, tuple[int, ...]], ...]  # buffer, start, stop, shape
+
+
+def _packed(fn: Callable, sink: list) -> Callable:
+    """``fn`` with its outputs packed into one flat buffer per dtype (its
+    :class:`_Layout` appended to ``sink`` when traced)."""
+
+    @functools.wraps(fn)
+    def run(*args):
+        leaves, tree = jax.tree.flatten(fn(*args))
+        dtypes: list = []
+        parts: list[list] = []
+        where = []
+        for leaf in leaves:
+            dt = np.dtype(leaf.dtype)
+            if dt not in dtypes:
+                dtypes.append(dt)
+                parts.append([])
+            g = dtypes.index(dt)
+            start = sum(int(np.prod(p.shape)) for p in parts[g])
+            where.append((g, start, start + int(np.prod(leaf.shape)), tuple(leaf.shape)))
+            parts[g].append(leaf.reshape(-1))
+        sink.append(_Layout(tree, tuple(where)))
+        return tuple(jax.numpy.concatenate(p) for p in parts)
+
+    return run
+
+
+class _HostExecutable:
+    """An executable whose packed outputs come back as numpy leaves (one
+    transfer per dtype instead of one per leaf)."""
+
+    def __init__(self, compiled, layout: _Layout):
+        self.compiled = compiled
+        self.layout = layout
+
+    def __call__(self, *args):
+        buffers = [np.asarray(b) for b in self.compiled(*args)]
+        leaves = [buffers[g][a:b].reshape(shape) for g, a, b, shape in self.layout.leaves]
+        return self.layout.tree.unflatten(leaves)
+
+
 class FitProgram:
     """A function compiled once per (static arguments, input shapes and
     dtypes), like ``jax.jit(fn, static_argnums=...)``, with its executables
     kept in memory and in jaxmle's program store. The data (positional
     argument ``size_arg``) decides the compile options (see the module
-    docstring). ``cache_size()`` counts the executables in memory."""
+    docstring). With ``to_host``, outputs come back as numpy arrays, moved in
+    one transfer per dtype (for O(p) results). ``cache_size()`` counts the
+    executables in memory."""
 
     def __init__(
         self,
@@ -118,38 +166,42 @@ class FitProgram:
         size_arg: int | None = None,
         static_argnums=(),
         name: str | None = None,
+        to_host: bool = False,
     ):
         functools.update_wrapper(self, fn)
         self.fn = fn
+        self.to_host = to_host
+        self.layouts: list[_Layout] = []
         self.name = name or f"{fn.__module__}.{fn.__qualname__}"
         self.size_arg = size_arg
         self.static_argnums = tuple(
             (static_argnums,) if isinstance(static_argnums, int) else static_argnums
         )
-        self.jitted: dict[bool, Any] = {}
+        self.jitted: dict[tuple[bool, bool], Any] = {}
         self.executables: dict[tuple, Any] = {}
 
-    def _jit(self, large: bool):
-        if large not in self.jitted:
-            opts = None if large else compiler_options()
-            self.jitted[large] = jax.jit(
-                self.fn, compiler_options=opts, static_argnums=self.static_argnums
+    def _jit(self, large: bool, packed: bool = False, defaults: bool = False):
+        if (large, packed) not in self.jitted or defaults:
+            opts = None if large or defaults else compiler_options()
+            fn = _packed(self.fn, self.layouts) if packed else self.fn
+            self.jitted[large, packed] = jax.jit(
+                fn, compiler_options=opts, static_argnums=self.static_argnums
             )
-        return self.jitted[large]
+        return self.jitted[large, packed]
 
     def _compile(self, large: bool, args: tuple):
-        """``(executable, uses_lapack)``, compiled in this process."""
-        lowered = self._jit(large).lower(*args)
+        """``(executable, uses_lapack, layout)``, compiled in this process."""
+        lowered = self._jit(large, self.to_host).lower(*args)
         try:
             compiled = lowered.compile()
         except Exception:
             if large or compiler_options() is None:
                 raise
             # An XLA that does not know the fast-compile options: its defaults.
-            self.jitted[large] = jax.jit(self.fn, static_argnums=self.static_argnums)
-            lowered = self.jitted[large].lower(*args)
+            lowered = self._jit(large, self.to_host, defaults=True).lower(*args)
             compiled = lowered.compile()
-        return compiled, "lapack" in lowered.as_text()
+        layout = self.layouts[-1] if self.to_host else None
+        return compiled, "lapack" in lowered.as_text(), layout
 
     def __call__(self, *args: Any) -> Any:
         large = self.size_arg is not None and np.size(args[self.size_arg]) >= FAST_CODE_FROM
@@ -179,6 +231,7 @@ class FitProgram:
                 f"tree={treedef}",
                 f"signature={signature}",
                 f"options={None if large else compiler_options()}",
+                f"to_host={self.to_host}",
                 environment_fingerprint(),
             ]
         )
@@ -190,29 +243,34 @@ class FitProgram:
             payload = load_program(store_key)
             if payload is not None:
                 try:
-                    return _deserialize(payload)
+                    return _host_side(*_deserialize(payload))
                 except Exception:  # a file from elsewhere, cut short: compile anew
                     pass
-        compiled, uses_lapack = self._compile(large, args)
+        compiled, uses_lapack, layout = self._compile(large, args)
         if store_key is not None:
             try:
-                payload = _serialize(compiled, uses_lapack)
+                payload = _serialize(compiled, uses_lapack, layout)
             except Exception:  # a backend that cannot serialize: keep it in memory
                 payload = None
             if payload is not None:
                 store_program(store_key, payload)
-        return compiled
+        return _host_side(compiled, layout)
 
     def cache_size(self) -> int:
         """The number of executables in memory (all shapes and options)."""
         return len(self.executables)
 
 
-def _serialize(compiled, uses_lapack: bool) -> bytes:
+def _host_side(compiled, layout: _Layout | None):
+    return compiled if layout is None else _HostExecutable(compiled, layout)
+
+
+def _serialize(compiled, uses_lapack: bool, layout: _Layout | None) -> bytes:
     from jax.experimental import serialize_executable  # lazy: only to store
 
     payload, in_tree, out_tree = serialize_executable.serialize(compiled)
-    return pickle.dumps((uses_lapack, payload, in_tree, out_tree), protocol=pickle.HIGHEST_PROTOCOL)
+    blob = (uses_lapack, payload, in_tree, out_tree, layout)
+    return pickle.dumps(blob, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 @functools.cache
@@ -232,15 +290,23 @@ def _prepare_runtime() -> None:
 def _deserialize(blob: bytes):
     from jax.experimental import serialize_executable  # lazy: only to load
 
-    uses_lapack, payload, in_tree, out_tree = pickle.loads(blob)
+    uses_lapack, payload, in_tree, out_tree, layout = pickle.loads(blob)
     if uses_lapack:
         _prepare_runtime()
-    return serialize_executable.deserialize_and_load(payload, in_tree, out_tree)
+    return serialize_executable.deserialize_and_load(payload, in_tree, out_tree), layout
 
 
 def jit_fit(
-    fn: Callable, *, size_arg: int | None = None, static_argnums=(), name: str | None = None
+    fn: Callable,
+    *,
+    size_arg: int | None = None,
+    static_argnums=(),
+    name: str | None = None,
+    to_host: bool = False,
 ) -> FitProgram:
     """:class:`FitProgram` of ``fn`` (``name``: its name in the program store,
-    by default the function's module and qualified name)."""
-    return FitProgram(fn, size_arg=size_arg, static_argnums=static_argnums, name=name)
+    by default the function's module and qualified name; ``to_host``: numpy
+    outputs)."""
+    return FitProgram(
+        fn, size_arg=size_arg, static_argnums=static_argnums, name=name, to_host=to_host
+    )

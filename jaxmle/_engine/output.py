@@ -29,6 +29,7 @@ __all__ = [
     "finish",
     "finish_body",
     "finish_program",
+    "in_order",
     "n_free_params",
     "newton_report",
 ]
@@ -146,9 +147,14 @@ finish_program = jit_fit(_finish_arrays, static_argnums=(0, 2))
 
 
 def finish(family: Family, fixed, free, out: FitOutput) -> Estimates:
-    """:class:`Estimates` of ``out`` (host entry: the compiled finish program;
-    jit sorts dict keys, so the parameters are put back in the family's order)."""
+    """:class:`Estimates` of ``out`` (host entry: the compiled finish program)."""
     est = finish_program(family, fixed, free, out.u_parts, out.hess_u, out.n, out.exact)
+    return in_order(family, free, est)
+
+
+def in_order(family: Family, free, est: Estimates) -> Estimates:
+    """``est`` with its parameters in the family's order (a compiled program
+    returns dicts with sorted keys)."""
     return Estimates(
         params={k: est.params[k] for k in family.param_names},
         cov=est.cov,

@@ -35,7 +35,7 @@ import numpy as np
 
 from jaxmle._engine.compile import jit_fit
 from jaxmle._engine.objective import Objective, count_invalid, total_loglik, total_weight
-from jaxmle._engine.output import FitOutput, SolverReport, newton_report
+from jaxmle._engine.output import FitOutput, SolverReport, finish_body, newton_report
 from jaxmle._engine.plan import FitPlan
 from jaxmle._engine.validation import free_names
 from jaxmle.families.base import Family, flatten_params
@@ -55,7 +55,9 @@ from jaxmle.status import Status
 __all__ = [
     "canonical_point",
     "fit_body",
+    "fit_finished_program",
     "fit_program",
+    "solve_finished_program",
     "solve_statistics",
     "solve_statistics_program",
     "statistics_pass",
@@ -109,7 +111,9 @@ def _statistics_pass_body(family, plan, x, w):
 
 
 # ``(sums, n_invalid, n)``: the data-dependent half of a statistics fit.
-statistics_pass_program = jit_fit(_statistics_pass_body, size_arg=2, static_argnums=(0, 1))
+statistics_pass_program = jit_fit(
+    _statistics_pass_body, size_arg=2, static_argnums=(0, 1), to_host=True
+)
 # The data-free half, compiled once per family.
 solve_statistics_program = jit_fit(solve_statistics, static_argnums=(0, 1))
 
@@ -224,6 +228,24 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None)
 
 
 fit_program = jit_fit(fit_body, size_arg=2, static_argnums=(0, 1))
+
+
+def _fit_finished_body(family: Family, plan: FitPlan, x, w, init, fixed, key):
+    out, n_invalid = fit_body(family, plan, x, w, init, fixed, key)
+    return out, n_invalid, finish_body(family, fixed, free_names(family, fixed), out)
+
+
+def _solve_finished_body(family: Family, plan: FitPlan, sums, n, init, fixed):
+    out = solve_statistics(family, plan, sums, n, init, fixed)
+    return out, finish_body(family, fixed, free_names(family, fixed), out)
+
+
+# One program per fit, finishing included (estimates, covariance, standard
+# errors): a process that loads a fit from the program store loads one
+# executable (two for a statistics fit, whose solve is shared by every length),
+# and its O(p) outputs come back to the host in one transfer per dtype.
+fit_finished_program = jit_fit(_fit_finished_body, size_arg=2, static_argnums=(0, 1), to_host=True)
+solve_finished_program = jit_fit(_solve_finished_body, static_argnums=(0, 1), to_host=True)
 
 
 def _expected_hessian_u(family: Family, free, unflatten, u_hat, estimate):

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxmle._engine.buckets import fit_length
+from jaxmle._engine.buckets import BUCKET_BELOW, fit_length
 from jaxmle.families.base import Family
 
 __all__ = [
@@ -131,8 +131,9 @@ def invalid_mask(family: Family, x: jax.Array) -> jax.Array:
     return ~(finite & family.support.contains(jnp.where(jnp.isfinite(x), x, 0)))
 
 
-def prepare_data(family: Family, x: Any, *, bucketed: bool = False) -> tuple[jax.Array, int]:
-    """``(x, n)``: ``x`` as a float JAX array of shape ``(N,)`` or ``(N, d)``,
+def prepare_data(family: Family, x: Any, *, bucketed: bool = False) -> tuple[Any, int]:
+    """``(x, n)``: ``x`` as a float array of shape ``(N,)`` or ``(N, d)`` (a JAX
+    array as given, else a host numpy array),
     checked for type, shape and emptiness, and ``n`` its number of observations;
     its *values* are checked on the device inside the fit (:func:`invalid_mask`),
     fused with the first pass over the data, and explained by
@@ -155,18 +156,22 @@ def prepare_data(family: Family, x: Any, *, bucketed: bool = False) -> tuple[jax
     host = np.asarray(arr).astype(dtype, copy=False)
     if rows > n:
         host = np.concatenate([host, np.broadcast_to(host[:1], (rows - n, *host.shape[1:]))])
-    return jax.device_put(host), n  # a copy to the device; no program (jnp.asarray compiles one)
+    # Small data stay on the host: the compiled program's call copies them to
+    # the device (a separate device_put costs more; jnp.asarray would compile
+    # a program). Large data move once, for the fit and every refit after it.
+    return (host if rows < BUCKET_BELOW else jax.device_put(host)), n
 
 
-def pad_weights(w: Any, n: int, rows: int, dtype, *, always: bool = False) -> jax.Array | None:
+def pad_weights(w: Any, n: int, rows: int, dtype, *, always: bool = False) -> Any:
     """Weights for ``rows`` rows of which the first ``n`` are the data: ``w``
     (or ones), then zeros; ``w`` itself when ``rows == n``, unless ``always``
     (then ones for ``None``: a length that fills its bucket exactly runs the
-    bucket's weighted program too). Made on the host: no program per length."""
+    bucket's weighted program too). Made on the host and, below
+    ``BUCKET_BELOW`` rows, left there (as :func:`prepare_data` leaves the data)."""
     if rows == n and (w is not None or not always):
-        return None if w is None else jax.device_put(w)
+        return w if w is None or rows < BUCKET_BELOW else jax.device_put(w)
     head = np.ones(n, dtype) if w is None else np.asarray(w, dtype)
-    return jax.device_put(np.concatenate([head, np.zeros(rows - n, dtype)]))
+    return np.concatenate([head, np.zeros(rows - n, dtype)])
 
 
 def validate_data(family: Family, x: Any) -> jax.Array:
