@@ -53,6 +53,14 @@ _DATA_FIELDS = (
 _META_FIELDS = ("family", "method", "free_names", "n_params", "note", "cov_type", "refit")
 
 
+def _on_host(tree: Any) -> Any:
+    """``tree`` with numpy leaves (one ``device_get`` for those on a device)."""
+    leaves, treedef = jax.tree.flatten(tree)
+    if not all(isinstance(v, np.ndarray) for v in leaves):
+        leaves = [np.asarray(v) for v in jax.device_get(leaves)]
+    return treedef.unflatten(leaves)
+
+
 @dataclasses.dataclass(frozen=True)
 class FitResult:
     """The outcome of :func:`jaxmle.fit`.
@@ -122,8 +130,9 @@ class FitResult:
         for a :class:`ManyFitResult`) and its estimates, with the parameters
         in the family's order."""
         report = output.report
-        # One transfer of every number a result holds; no device work after it.
-        fields = jax.device_get(
+        # One transfer of every number a result holds (none where the program
+        # returned host arrays); no device work after it.
+        fields = _on_host(
             dict(
                 params=estimates.params,
                 loglik=output.loglik,
@@ -137,7 +146,6 @@ class FitResult:
                 stderr=estimates.stderr,
             )
         )
-        fields = jax.tree.map(np.asarray, fields)
         # Tree operations sort dict keys: the family's order is restored here.
         fields["params"] = {k: fields["params"][k] for k in family.param_names}
         fields["stderr"] = {k: fields["stderr"][k] for k in free_names}
