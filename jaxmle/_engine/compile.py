@@ -293,7 +293,12 @@ def _deserialize(blob: bytes):
     uses_lapack, payload, in_tree, out_tree, layout = pickle.loads(blob)
     if uses_lapack:
         _prepare_runtime()
-    return serialize_executable.deserialize_and_load(payload, in_tree, out_tree), layout
+    # On the one device the program was compiled for (by default the loader
+    # would spread it over every device of the backend).
+    compiled = serialize_executable.deserialize_and_load(
+        payload, in_tree, out_tree, execution_devices=[_default_device()]
+    )
+    return compiled, layout
 
 
 def jit_fit(
