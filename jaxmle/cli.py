@@ -165,7 +165,7 @@ WARMUP_FAMILIES = (
     "poisson",
     "negative_binomial",
 )
-WARMUP_LENGTHS = (8192, 16384, 32768, 65536)
+WARMUP_LENGTHS = (4096, 8192, 16384, 32768, 65536)
 
 
 def _warmup_data(family, n: int, rng, dtype):

@@ -53,6 +53,9 @@ _DATA_FIELDS = (
 _META_FIELDS = ("family", "method", "free_names", "n_params", "note", "cov_type", "refit")
 
 
+_CONVERGED = int(Status.CONVERGED)  # a plain int: numpy compares with an enum slowly
+
+
 def _on_host(tree: Any) -> Any:
     """``tree`` with numpy leaves (one ``device_get`` for those on a device)."""
     leaves, treedef = jax.tree.flatten(tree)
@@ -164,7 +167,7 @@ class FitResult:
     @property
     def converged(self) -> np.ndarray:
         """True where the solver's convergence test held (always for a closed form)."""
-        return self.status == Status.CONVERGED
+        return self.status == _CONVERGED
 
     @property
     def message(self) -> str:

@@ -25,17 +25,17 @@ def test_the_ladder():
     with pytest.raises(ValueError):
         bucket_length(0)
     # A single fit: one bucket for every small dataset, then the same ladder.
-    assert [fit_length(n) for n in (1, 300, 5000, 8192, 8193, 100_000)] == [
-        FIT_MIN, FIT_MIN, FIT_MIN, FIT_MIN, 16384, 131_072,
+    assert [fit_length(n) for n in (1, 300, 4096, 4097, 8192, 8193, 100_000)] == [
+        FIT_MIN, FIT_MIN, FIT_MIN, 8192, 8192, 16384, 131_072,
     ]  # fmt: skip
     assert fit_length(1 << 18) == 1 << 18
 
 
 def test_lengths_in_one_bucket_share_one_program(compile_counter):
-    x = RNG.weibull(1.5, 8192) * 2.0
-    jm.fit("weibull", x[:1500])  # compiles the 8192 bucket's programs
+    x = RNG.weibull(1.5, 4096) * 2.0
+    jm.fit("weibull", x[:1500])  # compiles the 4096 bucket's programs
     compile_counter.reset()
-    for n in (200, 1337, 5000, 8192):
+    for n in (200, 1337, 3000, 4096):
         res = jm.fit("weibull", x[:n])
         assert bool(res.converged) and float(res.n) == n
     assert compile_counter.compiles == 0 and compile_counter.traces == 0, compile_counter.names
@@ -63,7 +63,7 @@ _PADDED_CASES = [c for c in CASES if c.family().event_ndim == 0 and not c.slow_c
 @pytest.mark.parametrize("case", _PADDED_CASES, ids=lambda c: c.id or c.name)
 def test_padding_does_not_change_the_estimates(case):
     fam = case.family()
-    x = case.draw(np.random.default_rng(5), 1000)  # padded to 8192 with weight 0
+    x = case.draw(np.random.default_rng(5), 1000)  # padded to 4096 with weight 0
     padded = jm.fit(fam, x, **case.fit_kwargs)
     exact = jm.fit(fam, x, devices=ONE_DEVICE, **case.fit_kwargs)
     assert int(padded.status) == int(exact.status)

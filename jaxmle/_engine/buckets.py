@@ -7,10 +7,10 @@ weight 0 (the engine masks by weight: a weight-0 row contributes exactly 0).
 
 The ladder of a single fit (:func:`fit_length`), for ``n`` observations:
 
-* ``n <= FIT_MIN = 8192``: ``8192``. A fit of a few thousand values costs
-  well under a millisecond more at 8192 rows, and one program then serves
-  every small dataset of a session (a compile costs 0.1-0.8 s): at most
-  64 KiB extra in float64;
+* ``n <= FIT_MIN = 4096``: ``4096``. A fit of a few hundred values costs
+  a few microseconds more at 4096 rows, and one program then serves every
+  small dataset of a session (a compile costs 0.1-0.9 s): at most 32 KiB
+  extra in float64;
 * from there on, the batch ladder below.
 
 The ladder of a batch of datasets (``fit_many``, bootstrap replicates, where
@@ -38,7 +38,7 @@ from __future__ import annotations
 __all__ = ["BUCKET_BELOW", "FIT_MIN", "bucket_count", "bucket_length", "fit_length"]
 
 BUCKET_BELOW = 1 << 18
-FIT_MIN = 8192
+FIT_MIN = 4096
 _SMALL = (256, 1024, 4096)
 
 

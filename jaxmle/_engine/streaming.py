@@ -24,6 +24,7 @@ chunk is explained on the host.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any, NamedTuple
@@ -62,8 +63,14 @@ _DEVICE_SHARE = 0.5
 
 
 def _device_bytes() -> float:
+    return _bytes_limit(jax.devices()[0])
+
+
+@functools.cache
+def _bytes_limit(device) -> float:
+    """The device's memory limit (fixed for its lifetime; read once)."""
     try:
-        stats = jax.devices()[0].memory_stats() or {}
+        stats = device.memory_stats() or {}
     except Exception:  # backends without memory statistics
         stats = {}
     return float(stats.get("bytes_limit", np.inf))

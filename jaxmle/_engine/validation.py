@@ -155,7 +155,10 @@ def prepare_data(family: Family, x: Any, *, bucketed: bool = False) -> tuple[Any
     # compiled program per length.
     host = np.asarray(arr).astype(dtype, copy=False)
     if rows > n:
-        host = np.concatenate([host, np.broadcast_to(host[:1], (rows - n, *host.shape[1:]))])
+        padded = np.empty((rows, *host.shape[1:]), dtype)
+        padded[:n] = host
+        padded[n:] = host[:1]
+        host = padded
     # Small data stay on the host: the compiled program's call copies them to
     # the device (a separate device_put costs more; jnp.asarray would compile
     # a program). Large data move once, for the fit and every refit after it.
