@@ -327,7 +327,7 @@ def main(argv=None) -> None:
             "## Where a first fit's time goes, per family (10,000 samples, fresh process)",
             "",
             "Seconds; trace, lowering (to MLIR) and XLA compile from JAX's monitoring events",
-            "(with a warm cache, *compile* includes reading the executable from the cache).",
+            "(with a warm store the programs are loaded: no trace, lowering or compile).",
             "",
             "| family | cold: total | trace | lower | compile | warm cache: total | trace "
             "| lower | compile |",

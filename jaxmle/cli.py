@@ -188,7 +188,7 @@ def _warmup_data(family, n: int, rng, dtype):
 
 def _warmup(args: argparse.Namespace) -> int:
     """Compile the programs of the common families and shape buckets now, so
-    that they come from the persistent cache later (a cluster image, CI)."""
+    that they come from the program store later (a cluster image, CI)."""
     import warnings
 
     import jax
@@ -200,7 +200,7 @@ def _warmup(args: argparse.Namespace) -> int:
 
     where = ensure_cache()
     if where is None:
-        print(f"jaxmle: the compilation cache is {cache_state()}: nothing to warm")
+        print(f"jaxmle: the program store is {cache_state()}: nothing to warm")
         return 1
     rng = np.random.default_rng(0)
     total = time.perf_counter()

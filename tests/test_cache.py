@@ -27,7 +27,10 @@ _SCRIPT = textwrap.dedent(
     )
     import numpy as np
     import jaxmle as jm
+    import jaxmle._engine.cache as store
     from jaxmle._engine.cache import cache_state
+    if os.environ.get("NO_EXECUTABLES"):  # as on a backend other than the CPU
+        store.stores_executables = lambda: False
     x = np.random.default_rng(0).weibull(1.5, 3000)
     if os.environ.get("CUSTOM"):
         import jax.numpy as jnp
@@ -112,3 +115,12 @@ def test_a_process_with_several_devices_loads_programs_for_one(tmp_path):
     first = _run(**env)
     second = _run(**env)
     assert second["ok"] and second["compiles"] == 0 and second["params"] == first["params"]
+
+
+def test_other_backends_get_jaxs_own_cache(tmp_path):
+    """Where executables are not stored (backends other than the CPU), JAX's
+    persistent cache is turned on in the folder's ``xla/`` instead."""
+    cache = tmp_path / "cache"
+    res = _run(JAXMLE_CACHE_DIR=str(cache), NO_EXECUTABLES="1")
+    assert res["ok"] and res["jax_dir"] == str(cache / "xla") == res["store"]
+    assert not (cache / "programs").exists() and any((cache / "xla").iterdir())

@@ -70,8 +70,9 @@ def program_dir() -> Path:
 
 
 def ensure_cache() -> str | None:
-    """The program folder in use, created on the first call; ``None`` when
-    the store is off (``JAXMLE_CACHE=0``, or a folder that cannot be written)."""
+    """The folder in use, created on the first call (on a backend other than
+    the CPU, that of JAX's persistent cache); ``None`` when the store is off
+    (``JAXMLE_CACHE=0``, or a folder that cannot be written)."""
     if _state["checked"]:
         return _state["dir"]
     _state["checked"] = True
@@ -100,9 +101,9 @@ def stores_executables() -> bool:
 
 def _enable_jax_cache() -> str | None:
     configured = jax.config.jax_compilation_cache_dir
-    if configured:
-        _state["why"] = f"JAX's own cache is configured ({configured})"
-        return None
+    if configured:  # the user's own: used as it is
+        _state["dir"] = configured
+        return configured
     path = cache_dir() / "xla"
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -117,8 +118,8 @@ def _enable_jax_cache() -> str | None:
         compilation_cache.reset_cache()
     except Exception:  # pragma: no cover - older or newer JAX without it
         pass
-    _state["why"] = f"JAX's persistent cache in {path}"
-    return None
+    _state["dir"] = str(path)
+    return _state["dir"]
 
 
 def cache_state() -> str:
@@ -181,8 +182,10 @@ def environment_fingerprint() -> str:
 
 
 def _path(key: str) -> Path | None:
-    folder = ensure_cache() if stores_executables() else None
-    return None if folder is None else Path(folder) / f"{key}.bin"
+    folder = ensure_cache()  # on other backends: turns on JAX's cache instead
+    if folder is None or not stores_executables():
+        return None
+    return Path(folder) / f"{key}.bin"
 
 
 def load_program(key: str) -> bytes | None:
