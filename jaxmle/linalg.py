@@ -81,6 +81,10 @@ def _eigh2(a: jax.Array) -> tuple[jax.Array, jax.Array]:
     :math:`\det a / \lambda_1` (no cancellation), and the eigenvectors are the
     rotation by :math:`\theta = \tfrac12 \operatorname{atan2}(2 a_{12}, a_{11} - a_{22})`."""
     p, q, r = a[0, 0], 0.5 * (a[0, 1] + a[1, 0]), a[1, 1]
+    # Scaled to the largest entry, so that q * q and p * r cannot overflow.
+    big_entry = jnp.maximum(jnp.maximum(jnp.abs(p), jnp.abs(q)), jnp.abs(r))
+    s = jnp.where(jnp.isfinite(big_entry) & (big_entry > 0), big_entry, 1.0)
+    p, q, r = p / s, q / s, r / s
     mean = 0.5 * (p + r)
     rad = jnp.hypot(0.5 * (p - r), q)
     big = jnp.where(mean >= 0, mean + rad, mean - rad)
@@ -88,9 +92,9 @@ def _eigh2(a: jax.Array) -> tuple[jax.Array, jax.Array]:
     small = jnp.where(big != 0, det / jnp.where(big != 0, big, 1.0), 0.0)
     upper, lower = jnp.where(mean >= 0, big, small), jnp.where(mean >= 0, small, big)
     theta = 0.5 * jnp.arctan2(2.0 * q, p - r)
-    c, s = jnp.cos(theta), jnp.sin(theta)
-    vec = jnp.stack([jnp.stack([c, -s]), jnp.stack([s, c])])
-    return jnp.stack([upper, lower]), vec
+    cos, sin = jnp.cos(theta), jnp.sin(theta)
+    vec = jnp.stack([jnp.stack([cos, -sin]), jnp.stack([sin, cos])])
+    return s * jnp.stack([upper, lower]), vec
 
 
 def sym_eigh(a: jax.Array) -> tuple[jax.Array, jax.Array]:

@@ -124,3 +124,54 @@ def test_other_backends_get_jaxs_own_cache(tmp_path):
     res = _run(JAXMLE_CACHE_DIR=str(cache), NO_EXECUTABLES="1")
     assert res["ok"] and res["jax_dir"] == str(cache / "xla") == res["store"]
     assert not (cache / "programs").exists() and any((cache / "xla").iterdir())
+
+
+def test_threads_compiling_at_once_get_their_own_outputs():
+    """Programs with packed outputs compiled by several threads at once each
+    unpack their own layout (it once came from a shared list)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from jaxmle._engine.compile import jit_fit
+
+    def body(x):
+        return {"total": x.sum(), "doubled": 2.0 * x, "count": x.shape[0] + 0 * x[0]}
+
+    prog = jit_fit(body, to_host=True, name="tests.test_cache.threads")
+    sizes = [37, 41, 43, 47, 53, 59, 61, 67]
+    with ThreadPoolExecutor(4) as pool:
+        outs = list(pool.map(lambda n: prog(np.arange(n, dtype=np.float64)), sizes))
+    for n, out in zip(sizes, outs, strict=True):
+        assert out["doubled"].shape == (n,) and float(out["total"]) == n * (n - 1) / 2
+        assert float(out["count"]) == n
+
+
+_FLAG_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    jax.config.update("jax_threefry_partitionable", sys.argv[1] == "1")
+    import numpy as np, jaxmle as jm
+    r = jm.fit("normal", np.random.default_rng(0).normal(size=200))
+    print(json.dumps(np.asarray(r.bootstrap(n=5, key=1).replicates["loc"]).tolist()))
+    """
+)
+
+
+def test_a_jax_setting_that_changes_programs_is_in_the_key(tmp_path):
+    """A store filled under one ``jax_threefry_partitionable`` value never
+    serves a process with the other (its draws differ)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JAXMLE_", "JAX_COMP"))}
+    env["JAX_PLATFORMS"] = "cpu"
+
+    def run(flag, **extra):
+        proc = subprocess.run(
+            [sys.executable, "-c", _FLAG_SCRIPT, flag], env={**env, **extra},
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    shared = str(tmp_path / "cache")
+    run("1", JAXMLE_CACHE_DIR=shared)
+    assert run("0", JAXMLE_CACHE_DIR=shared) == run("0", JAXMLE_CACHE="0")

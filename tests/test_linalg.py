@@ -49,3 +49,12 @@ def test_inverse_is_equilibrated_and_handles_nan_and_empty():
 def test_under_vmap():
     mats = np.stack([_symmetric(4, 100.0) for _ in range(6)])
     np.testing.assert_allclose(jax.vmap(sym_inv)(mats), np.linalg.inv(mats), rtol=1e-10, atol=1e-12)
+
+
+def test_two_by_two_does_not_overflow():
+    # Tiny diagonal next to a unit off-diagonal: equilibration makes the
+    # off-diagonal 1e200, whose square overflows unless the 2x2 is rescaled.
+    a = np.array([[1e-200, 1.0], [1.0, 1e-200]])
+    np.testing.assert_allclose(sym_inv(a), np.linalg.inv(a), atol=1e-15)
+    lam, _ = sym_eigh(np.array([[1e300, 1e300], [1e300, -1e300]]))
+    np.testing.assert_allclose(np.sort(lam), [-np.sqrt(2) * 1e300, np.sqrt(2) * 1e300], rtol=1e-15)

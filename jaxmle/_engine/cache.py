@@ -17,7 +17,9 @@ compiling anything. JAX's global settings are left alone.
   (families and plans, by class and options), the shapes and dtypes of its
   inputs, the compile options, and the environment: the versions of jax,
   jaxlib and jaxmle's own source, the backend and its devices, the host CPU's
-  features, ``XLA_FLAGS`` and the x64 setting. A change to any of them gives a
+  features, ``XLA_FLAGS`` and the JAX settings that change a traced program
+  (x64, the PRNG implementation, threefry partitioning, rank promotion,
+  matmul precision). A change to any of them gives a
   new name, so a stale program is never served. Programs whose static arguments
   have no stable identity (a user's custom family, an optax optimizer) are
   compiled per process and not stored.
@@ -165,6 +167,22 @@ def _static_environment() -> str:
     return "\n".join(parts)
 
 
+#: JAX settings that change what a program traces or compiles to.
+_TRACED_FLAGS = (
+    "jax_enable_x64",
+    "jax_default_prng_impl",
+    "jax_threefry_partitionable",
+    "jax_numpy_rank_promotion",
+    "jax_default_matmul_precision",
+)
+
+
+def traced_config() -> tuple:
+    """The values of the JAX settings that change a traced program (part of
+    every program's key, in memory and on disk)."""
+    return tuple(getattr(jax.config, name, None) for name in _TRACED_FLAGS)
+
+
 def environment_fingerprint() -> str:
     """Everything outside a program that decides its executable (see the
     module docstring); the backend part is read on each call, since the x64
@@ -176,7 +194,7 @@ def environment_fingerprint() -> str:
             _static_environment(),
             f"backend={jax.default_backend()} {client.platform_version}",
             f"devices={len(devices)}x{devices[0].device_kind}",
-            f"x64={jax.config.jax_enable_x64}",
+            f"config={traced_config()}",
         ]
     )
 

@@ -29,7 +29,12 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from jaxmle._engine.cache import environment_fingerprint, load_program, store_program
+from jaxmle._engine.cache import (
+    environment_fingerprint,
+    load_program,
+    store_program,
+    traced_config,
+)
 
 __all__ = ["FAST_CODE_FROM", "FitProgram", "compiler_options", "jit_fit", "stable_identity"]
 
@@ -171,36 +176,44 @@ class FitProgram:
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.to_host = to_host
-        self.layouts: list[_Layout] = []
         self.name = name or f"{fn.__module__}.{fn.__qualname__}"
         self.size_arg = size_arg
         self.static_argnums = tuple(
             (static_argnums,) if isinstance(static_argnums, int) else static_argnums
         )
-        self.jitted: dict[tuple[bool, bool], Any] = {}
+        self.jitted: dict[bool, Any] = {}
         self.executables: dict[tuple, Any] = {}
 
-    def _jit(self, large: bool, packed: bool = False, defaults: bool = False):
-        if (large, packed) not in self.jitted or defaults:
-            opts = None if large or defaults else compiler_options()
-            fn = _packed(self.fn, self.layouts) if packed else self.fn
-            self.jitted[large, packed] = jax.jit(
-                fn, compiler_options=opts, static_argnums=self.static_argnums
+    def _jit(self, large: bool):
+        """``jax.jit`` of the function itself (calls inside an outer trace)."""
+        if large not in self.jitted:
+            opts = None if large else compiler_options()
+            self.jitted[large] = jax.jit(
+                self.fn, compiler_options=opts, static_argnums=self.static_argnums
             )
-        return self.jitted[large, packed]
+        return self.jitted[large]
+
+    def _lower(self, args: tuple, opts, sink: list):
+        # A fresh function object each time: JAX then traces it anew (its trace
+        # cache would skip the body, and with it the layout, for inputs that
+        # trace alike), and the layout lands in this compile's own list (safe
+        # when threads compile at once).
+        fn = _packed(self.fn, sink) if self.to_host else self.fn
+        return jax.jit(fn, compiler_options=opts, static_argnums=self.static_argnums).lower(*args)
 
     def _compile(self, large: bool, args: tuple):
         """``(executable, uses_lapack, layout)``, compiled in this process."""
-        lowered = self._jit(large, self.to_host).lower(*args)
+        sink: list[_Layout] = []
+        lowered = self._lower(args, None if large else compiler_options(), sink)
         try:
             compiled = lowered.compile()
         except Exception:
             if large or compiler_options() is None:
                 raise
             # An XLA that does not know the fast-compile options: its defaults.
-            lowered = self._jit(large, self.to_host, defaults=True).lower(*args)
+            lowered = self._lower(args, None, sink)
             compiled = lowered.compile()
-        layout = self.layouts[-1] if self.to_host else None
+        layout = sink[-1] if self.to_host else None
         return compiled, "lapack" in lowered.as_text(), layout
 
     def __call__(self, *args: Any) -> Any:
@@ -212,7 +225,7 @@ class FitProgram:
             signature = tuple(_leaf_signature(leaf) for leaf in leaves)
         except _Unstable:  # in a user's jit or vmap, or sharded: an ordinary jit call
             return self._jit(large)(*args)
-        key = (large, static, treedef, signature)
+        key = (large, traced_config(), static, treedef, signature)
         executable = self.executables.get(key)
         if executable is None:
             executable = self._load_or_compile(large, static, treedef, signature, args)

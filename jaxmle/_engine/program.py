@@ -145,8 +145,9 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None)
         estimate = {k: jnp.asarray(v, x.dtype) for k, v in family.closed_form(x, w).items()}
         u_hat, unflatten = flatten_params(family.to_unconstrained(estimate), free)
         exact = estimate
-        if family.closed_form_checks_values and reduce is None:
-            # A finite estimate vouches for the values; else count them (a pass).
+        if family.closed_form_checks_values and reduce is None and w is None:
+            # A finite estimate vouches for the values (every row counts: no
+            # weights, so none is left out of the estimate); else count them.
             finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(v)) for v in estimate.values()]))
             n_invalid = jax.lax.cond(
                 finite,
