@@ -3,7 +3,7 @@
 Each scenario runs in a fresh Python process (import excluded from the times),
 three ways:
 
-* **cold**: an empty jaxmle compilation cache (``JAXMLE_CACHE_DIR`` in a new
+* **cold**: an empty jaxmle program store (``JAXMLE_CACHE_DIR`` in a new
   temporary folder): every program is traced and compiled;
 * **warm cache**: a second process on the cache the cold one filled;
 * **again**: the same work a second time in the warm-cache process (the

@@ -253,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     fitp.set_defaults(run=_fit_file)
 
     warm = sub.add_parser(
-        "warmup", help="fill the compilation cache for the common families and lengths"
+        "warmup", help="fill the program store for the common families and lengths"
     )
     warm.add_argument("--families", nargs="+", default=list(WARMUP_FAMILIES))
     warm.add_argument("--lengths", type=int, nargs="+", default=list(WARMUP_LENGTHS))

@@ -1,9 +1,11 @@
 """Strict harness: float64 by default (float32 is tested with float32 data),
 and implicit rank promotion is an error, so accidental broadcasting fails.
 
-The test session's processes (pytest-xdist workers) share one on-disk
-compilation cache, since they compile many of the same programs; JAX keys it
-by the program itself, so it never serves stale code."""
+The test session's processes (pytest-xdist workers) share one jaxmle program
+store (``JAXMLE_CACHE_DIR`` in the temporary folder), since they compile many
+of the same programs; its keys cover the program, its inputs, jaxmle's source
+and the environment, so it never serves stale code, and loading stored
+programs is exercised throughout the suite."""
 
 import os
 import tempfile
@@ -19,7 +21,6 @@ import jax
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
 os.environ.setdefault("JAXMLE_CACHE_DIR", os.path.join(tempfile.gettempdir(), "jaxmle-tests"))
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
 
 
 # ---- compilation counting (JAX's monitoring events, not timings) ------------------

@@ -243,7 +243,7 @@ from cases import CASES, IDS  # noqa: E402
 def test_every_family_under_fit_many(case):
     fam = case.family()
     # The datasets have test_families' shape, so the single fits reuse its
-    # compiled programs (from the shared compilation cache).
+    # compiled programs (from the shared program store).
     rng = np.random.default_rng(3)
     X = np.stack([case.draw(rng, case.n_fit) for _ in range(2)])
     with warnings.catch_warnings():

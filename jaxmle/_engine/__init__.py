@@ -3,7 +3,7 @@ result's numbers, one implementation of each piece, used by every entry point.
 
 Modules, bottom to top (each imports only those above it in this list):
 
-* :mod:`~jaxmle._engine.cache` -- the persistent compilation cache;
+* :mod:`~jaxmle._engine.cache` -- the program store (compiled executables on disk);
 * :mod:`~jaxmle._engine.buckets` -- the shape-bucket ladder;
 * :mod:`~jaxmle._engine.compile` -- ``jit`` with the compile policy;
 * :mod:`~jaxmle._engine.validation` -- checks of user input, with messages;
