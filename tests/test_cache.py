@@ -175,3 +175,24 @@ def test_a_jax_setting_that_changes_programs_is_in_the_key(tmp_path):
     shared = str(tmp_path / "cache")
     run("1", JAXMLE_CACHE_DIR=shared)
     assert run("0", JAXMLE_CACHE_DIR=shared) == run("0", JAXMLE_CACHE="0")
+
+
+def test_the_store_keeps_to_its_size_by_evicting_the_least_recently_used(tmp_path, monkeypatch):
+    from jaxmle._engine import cache as store
+
+    monkeypatch.setenv("JAXMLE_CACHE_MAX_MB", "0.25")  # 256 KiB
+    files = []
+    for i in range(5):  # 100 KiB each, used at times 1000, 2000, ...
+        f = tmp_path / f"p{i}.bin"
+        f.write_bytes(b"x" * 100 * 1024)
+        os.utime(f, (1000.0 * (i + 1), 1000.0 * (i + 1)))
+        files.append(f)
+    os.utime(files[0], (9000.0, 9000.0))  # the oldest, loaded again lately
+    store._evict(tmp_path, keep=files[4])
+    assert sorted(f.name for f in tmp_path.glob("*.bin")) == ["p0.bin", "p4.bin"]
+    # The one just stored stays even when it alone is over the limit.
+    monkeypatch.setenv("JAXMLE_CACHE_MAX_MB", "0.01")
+    store._evict(tmp_path, keep=files[4])
+    assert [f.name for f in tmp_path.glob("*.bin")] == ["p4.bin"]
+    monkeypatch.setenv("JAXMLE_CACHE_MAX_MB", "lots")  # unreadable: the default
+    assert store.max_bytes() == 2048 * 2**20

@@ -28,7 +28,10 @@ compiling anything. JAX's global settings are left alone.
   kernels jaxmle initializes before the first load). On other backends jaxmle
   turns on JAX's own persistent cache in ``cache_dir() / "xla"`` instead,
   unless you configured one yourself; that setting is global to the process.
-* Delete the folder to clear it; ``jaxmle warmup`` fills it ahead of time.
+* The store keeps to ``JAXMLE_CACHE_MAX_MB`` mebibytes (default 2048; a
+  program takes 20-400 KiB), removing the programs used least recently (a
+  load marks a program used). Delete the folder to clear it; ``jaxmle warmup``
+  fills it ahead of time.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ __all__ = [
     "ensure_cache",
     "environment_fingerprint",
     "load_program",
+    "max_bytes",
     "program_dir",
     "store_program",
     "stores_executables",
@@ -212,14 +216,28 @@ def load_program(key: str) -> bytes | None:
     if path is None:
         return None
     try:
-        return path.read_bytes()
+        payload = path.read_bytes()
     except OSError:
         return None
+    try:  # marks it used: the store evicts the least recently used first
+        os.utime(path)
+    except OSError:
+        pass
+    return payload
+
+
+def max_bytes() -> int:
+    """The store's size limit: ``JAXMLE_CACHE_MAX_MB`` mebibytes (default 2048)."""
+    try:
+        return int(float(os.environ.get("JAXMLE_CACHE_MAX_MB", "2048")) * 2**20)
+    except ValueError:
+        return 2048 * 2**20
 
 
 def store_program(key: str, payload: bytes) -> None:
-    """Store program ``key`` atomically (a temporary file, then a rename);
-    a failure to write leaves the store as it was."""
+    """Store program ``key`` atomically (a temporary file, then a rename),
+    then keep the store under :func:`max_bytes` by removing the programs used
+    least recently; a failure to write leaves the store as it was."""
     path = _path(key)
     if path is None:
         return
@@ -232,4 +250,26 @@ def store_program(key: str, payload: bytes) -> None:
         try:
             os.unlink(tmp)
         except (OSError, UnboundLocalError):
+            pass
+        return
+    _evict(path.parent, keep=path)
+
+
+def _evict(folder: Path, keep: Path) -> None:
+    """Remove the least recently used programs until the folder holds at most
+    :func:`max_bytes` (never ``keep``, the one just stored)."""
+    try:
+        files = [(f.stat().st_mtime, f.stat().st_size, f) for f in folder.glob("*.bin")]
+    except OSError:  # another process removed a file meanwhile: next time
+        return
+    total, limit = sum(size for _, size, _ in files), max_bytes()
+    for _, size, f in sorted(files, key=lambda t: t[0]):
+        if total <= limit:
+            break
+        if f == keep:
+            continue
+        try:
+            f.unlink()
+            total -= size
+        except OSError:
             pass
