@@ -164,7 +164,15 @@ def fit(
                 "observed information (pass a JAX array to fit it in memory)"
             )
         streamed = fit_stream(family, x, weights, options, init, fixed, key)
-        return _result(family, streamed.plan.method, streamed.fixed, streamed.output, None, None)
+        return _result(
+            family,
+            streamed.plan.method,
+            streamed.fixed,
+            streamed.output,
+            None,
+            None,
+            streamed.estimates,
+        )
 
     # Lengths are rounded up to shape buckets (weight-0 padding): one program
     # serves every length in a bucket. Sharded data keep their shape.

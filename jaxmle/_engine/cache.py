@@ -259,9 +259,10 @@ def _evict(folder: Path, keep: Path) -> None:
     """Remove the least recently used programs until the folder holds at most
     :func:`max_bytes` (never ``keep``, the one just stored)."""
     try:
-        files = [(f.stat().st_mtime, f.stat().st_size, f) for f in folder.glob("*.bin")]
+        stats = [(f, f.stat()) for f in folder.glob("*.bin")]
     except OSError:  # another process removed a file meanwhile: next time
         return
+    files = [(st.st_mtime, st.st_size, f) for f, st in stats]
     total, limit = sum(size for _, size, _ in files), max_bytes()
     for _, size, f in sorted(files, key=lambda t: t[0]):
         if total <= limit:

@@ -36,7 +36,7 @@ from jaxmle._engine.cache import (
     traced_config,
 )
 
-__all__ = ["FAST_CODE_FROM", "FitProgram", "compiler_options", "jit_fit", "stable_identity"]
+__all__ = ["FAST_CODE_FROM", "FitProgram", "compiler_options", "jit_fit"]
 
 _FAST_COMPILE = {"xla_cpu_use_fusion_emitters": False}
 FAST_CODE_FROM = 1 << 19
@@ -55,18 +55,11 @@ class _Unstable(Exception):
     """A static argument with no identity that holds across processes."""
 
 
-def stable_identity(obj: Any) -> str:
+def _identity(obj: Any) -> str:
     """A text that identifies ``obj`` across processes: plain values by
     ``repr``, containers item by item, and objects of jaxmle's own classes
-    (families, plans) by class and options. Raises ``ValueError`` for anything
+    (families, plans) by class and options; :class:`_Unstable` for anything
     else (a function, a user's class, an optax optimizer)."""
-    try:
-        return _identity(obj)
-    except _Unstable as err:
-        raise ValueError(f"no stable identity: {err}") from None
-
-
-def _identity(obj: Any) -> str:
     if obj is None or isinstance(obj, (bool, int, float, complex, str, bytes)):
         return f"{type(obj).__name__}:{obj!r}"
     if isinstance(obj, (np.integer, np.floating, np.bool_)):
@@ -125,15 +118,18 @@ def _packed(fn: Callable, sink: list) -> Callable:
         leaves, tree = jax.tree.flatten(fn(*args))
         dtypes: list = []
         parts: list[list] = []
+        filled: list[int] = []  # values in each buffer so far
         where = []
         for leaf in leaves:
             dt = np.dtype(leaf.dtype)
             if dt not in dtypes:
                 dtypes.append(dt)
                 parts.append([])
+                filled.append(0)
             g = dtypes.index(dt)
-            start = sum(int(np.prod(p.shape)) for p in parts[g])
-            where.append((g, start, start + int(np.prod(leaf.shape)), tuple(leaf.shape)))
+            size = int(np.prod(leaf.shape))
+            where.append((g, filled[g], filled[g] + size, tuple(leaf.shape)))
+            filled[g] += size
             parts[g].append(leaf.reshape(-1))
         sink.append(_Layout(tree, tuple(where)))
         return tuple(jax.numpy.concatenate(p) for p in parts)
@@ -202,7 +198,7 @@ class FitProgram:
         return jax.jit(fn, compiler_options=opts, static_argnums=self.static_argnums).lower(*args)
 
     def _compile(self, large: bool, args: tuple):
-        """``(executable, uses_lapack, layout)``, compiled in this process."""
+        """``(executable, lowered, layout)``, compiled in this process."""
         sink: list[_Layout] = []
         lowered = self._lower(args, None if large else compiler_options(), sink)
         try:
@@ -214,7 +210,7 @@ class FitProgram:
             lowered = self._lower(args, None, sink)
             compiled = lowered.compile()
         layout = sink[-1] if self.to_host else None
-        return compiled, "lapack" in lowered.as_text(), layout
+        return compiled, lowered, layout
 
     def __call__(self, *args: Any) -> Any:
         large = self.size_arg is not None and np.size(args[self.size_arg]) >= FAST_CODE_FROM
@@ -259,10 +255,10 @@ class FitProgram:
                     return _host_side(*_deserialize(payload))
                 except Exception:  # a file from elsewhere, cut short: compile anew
                     pass
-        compiled, uses_lapack, layout = self._compile(large, args)
+        compiled, lowered, layout = self._compile(large, args)
         if store_key is not None:
-            try:
-                payload = _serialize(compiled, uses_lapack, layout)
+            try:  # (the module's text, ~10 ms, only for a program that is stored)
+                payload = _serialize(compiled, "lapack" in lowered.as_text(), layout)
             except Exception:  # a backend that cannot serialize: keep it in memory
                 payload = None
             if payload is not None:

@@ -56,10 +56,8 @@ __all__ = [
     "canonical_point",
     "fit_body",
     "fit_finished_program",
-    "fit_program",
     "solve_finished_program",
     "solve_statistics",
-    "solve_statistics_program",
     "statistics_pass",
     "statistics_pass_program",
 ]
@@ -114,8 +112,6 @@ def _statistics_pass_body(family, plan, x, w):
 statistics_pass_program = jit_fit(
     _statistics_pass_body, size_arg=2, static_argnums=(0, 1), to_host=True
 )
-# The data-free half, compiled once per family.
-solve_statistics_program = jit_fit(solve_statistics, static_argnums=(0, 1))
 
 
 def canonical_point(family: Family, free, unflatten, u_hat):
@@ -228,9 +224,6 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None)
     return out, n_invalid
 
 
-fit_program = jit_fit(fit_body, size_arg=2, static_argnums=(0, 1))
-
-
 def _fit_finished_body(family: Family, plan: FitPlan, x, w, init, fixed, key):
     out, n_invalid = fit_body(family, plan, x, w, init, fixed, key)
     return out, n_invalid, finish_body(family, fixed, free_names(family, fixed), out)
@@ -243,8 +236,9 @@ def _solve_finished_body(family: Family, plan: FitPlan, sums, n, init, fixed):
 
 # One program per fit, finishing included (estimates, covariance, standard
 # errors): a process that loads a fit from the program store loads one
-# executable (two for a statistics fit, whose solve is shared by every length),
-# and its O(p) outputs come back to the host in one transfer per dtype.
+# executable (two for a statistics fit, whose data-free solve is shared by
+# every length and by streamed fits), and its O(p) outputs come back to the
+# host in one transfer per dtype.
 fit_finished_program = jit_fit(_fit_finished_body, size_arg=2, static_argnums=(0, 1), to_host=True)
 solve_finished_program = jit_fit(_solve_finished_body, static_argnums=(0, 1), to_host=True)
 

@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxmle._engine.output import FitOutput, newton_report
+from jaxmle._engine.output import Estimates, FitOutput, newton_report
 from jaxmle._engine.plan import (
     FitOptions,
     FitPlan,
@@ -42,7 +42,7 @@ from jaxmle._engine.plan import (
     make_plan,
     newton_plan,
 )
-from jaxmle._engine.program import canonical_point, solve_statistics_program
+from jaxmle._engine.program import canonical_point, solve_finished_program
 from jaxmle._engine.validation import check_data_values, float_dtype, free_names, invalid_mask
 from jaxmle.families.base import Family, flatten_params
 from jaxmle.reduction import default_chunk, derivative_pass, reduce_terms
@@ -245,11 +245,13 @@ def _stream_sum(source: ChunkSource, program: Callable) -> tuple[Any, Any]:
 
 
 class StreamFit(NamedTuple):
-    """A streamed fit: its output, the plan it ran, the validated fixed values."""
+    """A streamed fit: its output, the plan it ran, the validated fixed values,
+    and its estimates where the program finished them (statistics fits)."""
 
     output: FitOutput
     plan: FitPlan
     fixed: dict[str, jax.Array]
+    estimates: Estimates | None = None
 
 
 def fit_stream(
@@ -289,8 +291,8 @@ def fit_stream(
 
     if plan.path == "statistics":
         sums, n = _stream_sum(source, partial(_chunk_statistics, family))
-        out = solve_statistics_program(family, plan, sums, n, init_v, fixed_v)
-        return StreamFit(out, plan, fixed_v)
+        out, estimates = solve_finished_program(family, plan, sums, n, init_v, fixed_v)
+        return StreamFit(out, plan, fixed_v, estimates)
     if not source.reiterable:
         raise TypeError(
             f"fitting {family.name} needs several passes over the data, but x is a "
