@@ -130,20 +130,46 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _fit_file(args: argparse.Namespace) -> int:
-    import numpy as np
-
     import jaxmle as jm  # lazy: `jaxmle --help` starts without loading jax
 
     if args.x64:
         import jax
 
         jax.config.update("jax_enable_x64", True)
-    data = np.loadtxt(args.path, delimiter="," if args.path.endswith(".csv") else None, ndmin=1)
-    if data.ndim != 1:
-        raise SystemExit(f"{args.path}: expected one column of numbers, got shape {data.shape}")
+    data = _read_column(args.path)
     res = jm.fit(args.family, data, method=args.method)
     print(res.summary())
     return 0 if bool(res.converged) else 1
+
+
+def _read_column(path: str):
+    """The numbers of a one-column text or CSV file, in the compute dtype; a
+    ``ValueError`` naming the file and what is wrong with it (unreadable, not
+    numbers, not one column, empty, values the compute dtype cannot hold)."""
+    import warnings
+
+    import numpy as np
+
+    from jaxmle._engine.validation import convert, float_dtype  # lazy: as above
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an empty file: said below
+            data = np.loadtxt(path, delimiter="," if path.endswith(".csv") else None, ndmin=1)
+    except FileNotFoundError:
+        raise ValueError(f"cannot read {path}: no such file") from None
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # loadtxt counts rows from 0, after comments and blank lines
+        raise ValueError(f"{path}: {exc}") from None
+    if data.ndim != 1:
+        raise ValueError(f"{path}: expected one column of numbers, got shape {data.shape}")
+    if data.size == 0:
+        raise ValueError(f"{path} holds no numbers")
+    try:
+        return convert("x", data, float_dtype(data), hint="pass --x64 to compute in float64")
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
 
 
 def _families(args: argparse.Namespace) -> int:

@@ -22,11 +22,12 @@ import jax
 import numpy as np
 import optax
 
-from jaxmle._engine.output import finish, in_order, n_free_params
+from jaxmle._engine.output import Estimates, FitOutput, finish, in_order, n_free_params
 from jaxmle._engine.plan import (
     METHODS,
     FitOptions,
     check_fixed_init,
+    check_support_params,
     key_for,
     make_plan,
 )
@@ -41,6 +42,7 @@ from jaxmle._engine.streaming import fit_stream, is_stream
 from jaxmle._engine.validation import (
     check_data_values,
     free_names,
+    locate,
     pad_weights,
     prepare_data,
     validate_weights,
@@ -49,7 +51,7 @@ from jaxmle.families.base import Family
 from jaxmle.families.registry import resolve
 from jaxmle.inference.covariance import check_cov_type, with_cov_type
 from jaxmle.results import FitResult
-from jaxmle.status import ConvergenceWarning, ModelWarning
+from jaxmle.status import ConvergenceWarning, ModelWarning, Status
 
 __all__ = ["METHODS", "fit"]
 
@@ -186,6 +188,7 @@ def fit(
     if devices is not None:
         xv, w = shard_data(xv, w, devices)
     fixed_v, init_v = check_fixed_init(family, fixed, init, dtype)
+    check_support_params(family, fixed, init, x, weights, dtype)
     plan = make_plan(family, options, fixed_v, dtype)
     key = key_for(plan, key)
 
@@ -193,15 +196,53 @@ def fit(
     if is_sharded(xv):
         out, n_invalid = fit_sharded(family, plan, xv, w, init_v, fixed_v, key)
     elif plan.path == "statistics":
-        sums, n_invalid, n = statistics_pass_program(family, plan, xv, w)
-        out, estimates = solve_finished_program(family, plan, sums, n, init_v, fixed_v)
+        sums, n_invalid, n, standard = statistics_pass_program(family, plan, xv, w)
+        out, estimates = solve_finished_program(family, plan, sums, n, init_v, fixed_v, standard)
     else:
         out, n_invalid, estimates = fit_finished_program(family, plan, xv, w, init_v, fixed_v, key)
     if int(n_invalid) > 0:
         check_data_values(family, np.asarray(x))
+        raise ValueError(  # (the host check above explains every case it knows)
+            f"x has {int(n_invalid)} value(s) that the device found non-finite or outside "
+            f"the support of {family.name} ({family.support.description})"
+        )
+    if is_sharded(xv):
+        estimates = finish(family, fixed_v, free_names(family, fixed_v), out)
+    out = _flag_degenerate(out, estimates, xv, w, n_data)
     refit = RefitData(x=xv, w=w, fixed=fixed_v, options=options)
     result = _result(family, plan.method, fixed_v, out, xv, refit, estimates)
     return with_cov_type(result, fixed_v, xv, w, cov_type)
+
+
+def _flag_degenerate(out: FitOutput, estimates: Estimates, x, w, n_data: int) -> FitOutput:
+    """``out`` with the status ``DEGENERATE`` where every value (of positive
+    weight) is the same and the fit did not end at a finite, converged point
+    (a normal's scale 0, a Weibull's shape running off to infinity), as
+    ``fit_many`` flags such datasets; a one-parameter family's MLE of
+    constant data (an exponential's rate ``1/x``) stays as it is."""
+    report = out.report
+    regular = (
+        int(report.status) == Status.CONVERGED
+        and np.isfinite(np.asarray(out.loglik))
+        and all(np.all(np.isfinite(np.asarray(v))) for v in estimates.params.values())
+    )
+    if regular:
+        return out
+    values = np.asarray(x[:n_data])
+    subnormal = (values != 0) & (np.abs(values) < np.finfo(values.dtype).tiny)
+    if subnormal.any():  # all flushed to 0 on the device, or enough to matter
+        raise ValueError(
+            f"x has {int(subnormal.sum())} subnormal value(s) ({locate(subnormal, values)}), "
+            f"smaller in magnitude than {values.dtype.name}'s smallest normal number "
+            f"{np.finfo(values.dtype).tiny:.3g}: the device flushes them to 0, and this fit "
+            "depends on them; rescale the data (multiply by a power of ten)"
+        )
+    if w is not None:
+        values = values[np.asarray(w[:n_data]) > 0]
+    if values.size == 0 or not np.all(values == values[:1]):
+        return out
+    status = np.asarray(Status.DEGENERATE, np.asarray(report.status).dtype)
+    return out._replace(report=report._replace(status=status))
 
 
 def _result(family, method, fixed, out, x_for_diagnose, refit, estimates=None) -> FitResult:

@@ -8,11 +8,10 @@ flags the invalid ones; the notes and the errors are made here, on the host.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-import jax.numpy as jnp
 import numpy as np
 import optax
 
@@ -24,21 +23,24 @@ from jaxmle._engine.batch import (
     free_dimension,
     run_batch,
 )
-from jaxmle._engine.batch_input import batch_arrays
+from jaxmle._engine.batch_input import Origin, batch_arrays
 from jaxmle._engine.plan import (
     FitOptions,
     check_fixed_init,
+    check_support_params,
     key_for,
     make_plan,
     positive_int,
+    support_violation,
 )
 from jaxmle._engine.refit import RefitData
 from jaxmle._engine.validation import (
     as_numeric_array,
     check_data_values,
+    convert,
     float_dtype,
     free_names,
-    invalid_mask,
+    locate,
 )
 from jaxmle.families.base import Family
 from jaxmle.families.registry import resolve
@@ -105,7 +107,44 @@ def fit_many(
         >>> len(res), res.params["shape"].shape, bool(res.converged.all())
         (100, (100,), True)
     """
-    family = resolve(fam)
+    return _fit_many(
+        resolve(fam),
+        x,
+        Origin(),
+        mask=mask,
+        weights=weights,
+        method=method,
+        optimizer=optimizer,
+        init=init,
+        fixed=fixed,
+        max_iter=max_iter,
+        tol=tol,
+        on_invalid=on_invalid,
+        datasets_per_call=datasets_per_call,
+        cov_type=cov_type,
+        chunk_size=chunk_size,
+    )
+
+
+def _fit_many(
+    family: Family,
+    x: Any,
+    origin: Origin,
+    *,
+    mask: Any = None,
+    weights: Any = None,
+    method: str = "auto",
+    optimizer: optax.GradientTransformation | None = None,
+    init: Mapping[str, Any] | None = None,
+    fixed: Mapping[str, Any] | None = None,
+    max_iter: int | None = None,
+    tol: float | None = None,
+    on_invalid: str = "raise",
+    datasets_per_call: int | None = None,
+    cov_type: str = "observed",
+    chunk_size: int | None = None,
+) -> ManyFitResult:
+    """:func:`fit_many` of datasets that came from ``origin`` (named in messages)."""
     check_cov_type(cov_type)
     if on_invalid not in ON_INVALID:
         raise ValueError(f"on_invalid must be 'raise' or 'flag', got {on_invalid!r}")
@@ -113,7 +152,7 @@ def fit_many(
         warnings.warn(
             "fit_many(chunk_size=) is deprecated: it counts datasets; use datasets_per_call=",
             DeprecationWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
         datasets_per_call = datasets_per_call or chunk_size
     if datasets_per_call is not None:
@@ -124,9 +163,17 @@ def fit_many(
                 f"datasets_per_call must be a positive integer, got {datasets_per_call!r}"
             )
         datasets_per_call = positive_int("datasets_per_call", datasets_per_call)
-    xs, ws = batch_arrays(family, x, mask, weights)
+    xs, ws = batch_arrays(family, x, mask, weights, origin)
     dtype = float_dtype(xs)
     fixed_v, init_v = check_fixed_init(family, fixed, init, dtype)
+    given = _given(x, xs, ws, origin)
+    hit = support_violation(family, fixed, init, xs, ws, dtype)
+    if hit is not None:  # name the first dataset it puts outside the support
+        i = int(np.flatnonzero(hit[1].any(axis=1))[0])
+        data, w, index = given(i)
+        check_support_params(
+            family, fixed, init, data, w, dtype, index=index, where=f"{origin.name(i)}: "
+        )
     options = FitOptions(method=method, optimizer=optimizer, max_iter=max_iter, tol=tol)
     plan = make_plan(family, options, fixed_v, dtype)
     rows = batch_rows(xs)  # the shape bucket of the datasets' length
@@ -137,7 +184,7 @@ def fit_many(
     )
     prepare = partial(device_data, family, dtype, rows)
     refit = RefitData(xs, ws, fixed_v, options, batched=True, prepare=prepare)
-    result = _result(family, plan.method, fixed_v, out, xs, ws, on_invalid, n_free, refit)
+    result = _result(family, plan.method, fixed_v, out, on_invalid, n_free, refit, origin, given)
     if cov_type == "observed":
         return result
     x_dev, w_dev = prepare(xs, ws)
@@ -182,33 +229,80 @@ def fit_groups(
         ) from None
     order = np.argsort(inverse, kind="stable")
     cuts = np.cumsum(np.bincount(inverse, minlength=labels.shape[0]))[:-1]
-    xs = np.split(vals[order], cuts)
+    origin = Origin(labels, np.split(order, cuts), vals)
+    # What the compute dtype cannot hold, by the rows of x (the groups get
+    # converted copies, so it is checked once).
+    xs = np.split(convert("x", vals, float_dtype(vals))[order], cuts)
     ws = None
     if weights is not None:
         w = as_numeric_array("weights", weights)
         if w.shape != (vals.shape[0],):
             raise ValueError(f"weights must have shape ({vals.shape[0]},), got shape {w.shape}")
+        bad = ~np.isfinite(w) | (w < 0)
+        if bad.any():
+            first = origin.label(int(inverse[np.argmax(bad)]))
+            raise ValueError(
+                f"weights must be finite and >= 0; {int(bad.sum())} are not: "
+                f"{locate(bad, w, name='weights')} (the first in group {first})"
+            )
         ws = np.split(w[order], cuts)
-    return GroupFits(labels, fit_many(family, xs, weights=ws, **kwargs))
+    return GroupFits(labels, _fit_many(family, xs, origin, weights=ws, **kwargs))
 
 
-def _result(family, method, fixed_v, out: BatchOutput, xs, ws, on_invalid, n_free, refit):
+Given = Callable[[int], tuple[Any, Any, Any]]
+
+
+def _given(x: Any, xs: Any, ws: Any, origin: Origin) -> Given:
+    """``given(i)``: dataset ``i`` as the user gave it (to quote its values),
+    its weights and the user's rows of its positions (``None``: positions)."""
+
+    def given(i: int) -> tuple[Any, Any, Any]:
+        if origin.values is not None:
+            data = origin.values[origin.rows[i]]
+        elif isinstance(x, (list, tuple)):
+            data = np.asarray(x[i])
+        else:
+            data = xs[i]
+        w = None if ws is None else np.asarray(ws[i])[: len(data)]
+        return data, w, origin.index(i)
+
+    return given
+
+
+def _shown(origin: Origin, which: np.ndarray) -> str:
+    return ", ".join(origin.label(int(i)) for i in which[:5]) + (", ..." if which.size > 5 else "")
+
+
+def _result(
+    family: Family,
+    method: str,
+    fixed_v: dict,
+    out: BatchOutput,
+    on_invalid: str,
+    n_free: int,
+    refit: RefitData,
+    origin: Origin,
+    given: Given,
+) -> ManyFitResult:
+    """The :class:`ManyFitResult`, with a note for each invalid or degenerate
+    dataset; raises for invalid ones unless ``on_invalid == "flag"``."""
     check = out.check
     invalid = np.asarray(check.invalid)
     n_bad, n_seen = np.asarray(check.n_bad), np.asarray(check.n_seen)
     notes = [""] * invalid.shape[0]
     for i in np.flatnonzero(invalid):
-        notes[i] = _invalid_note(family, xs, ws, int(i), int(n_bad[i]), int(n_seen[i]), n_free)
+        notes[i] = _invalid_note(family, given(int(i)), int(n_bad[i]), int(n_seen[i]), n_free)
     for i in np.flatnonzero(np.asarray(check.degenerate)):
-        row = np.asarray(xs[i])
-        row = row if ws is None else row[np.asarray(ws[i]) > 0]
+        data, w, _ = given(int(i))
+        row = np.asarray(data)
+        row = row if w is None else row[w > 0]
         notes[i] = f"every observation equals {np.array2string(row[0], precision=6)}"
+    kind = origin.kind
     if invalid.any() and on_invalid == "raise":
         bad = np.flatnonzero(invalid)
-        shown = ", ".join(map(str, bad[:5])) + (", ..." if bad.size > 5 else "")
         raise ValueError(
-            f"{bad.size} of {invalid.size} datasets are invalid (datasets {shown}); "
-            f"dataset {bad[0]}: {notes[bad[0]]}. Fix or drop them, or pass "
+            f"{bad.size} of {invalid.size} {kind} are invalid ({kind} {_shown(origin, bad)}); "
+            f"{origin.name(int(bad[0]))}: {notes[bad[0]]}. Fix or drop them, or pass "
             "on_invalid='flag' to fit the others and get NaN for these"
         )
     free = free_names(family, fixed_v)
@@ -218,29 +312,27 @@ def _result(family, method, fixed_v, out: BatchOutput, xs, ws, on_invalid, n_fre
     status = np.asarray(res.status)
     failed = np.flatnonzero(~np.isin(status, [Status.CONVERGED, Status.INVALID_DATA]))
     if failed.size:
-        shown = ", ".join(map(str, failed[:5])) + (", ..." if failed.size > 5 else "")
         warnings.warn(
             f"{family.name}: {failed.size} of {status.size} fits did not converge "
-            f"(datasets {shown}); see res.message",
+            f"({kind} {_shown(origin, failed)}); see res.message",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     return res
 
 
-def _invalid_note(family, xs, ws, i, n_bad, n_seen, n_free) -> str:
+def _invalid_note(family, given: tuple[Any, Any, Any], n_bad, n_seen, n_free) -> str:
+    """Why a dataset is invalid: its first bad values, as given and located in
+    the user's data (weight-0 positions are not data and are not reported)."""
     if n_bad:
-        row = np.asarray(xs[i])
-        if ws is not None:  # unobserved entries: not reported, positions kept
-            seen = np.asarray(ws[i]) > 0
-            ok = seen & ~np.asarray(invalid_mask(family, jnp.asarray(row)))
-            if ok.any():
-                fill = row[np.argmax(ok)]
-                row = np.where(seen.reshape(seen.shape + (1,) * (row.ndim - 1)), row, fill)
-            else:
-                row = row[seen]
+        data, w, index = given
+        row = np.asarray(data)
+        index = np.arange(row.shape[0]) if index is None else np.asarray(index)
+        if w is not None:
+            seen = w > 0
+            row, index = row[seen], index[seen]
         try:
-            check_data_values(family, row)
+            check_data_values(family, row, index=index)
         except ValueError as exc:
             return str(exc)
         return f"{n_bad} invalid value(s)"

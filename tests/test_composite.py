@@ -128,6 +128,68 @@ def test_custom_family_options_are_checked():
         jm.Custom(_gompertz_logpdf, {"shape": "positive"}, support="reals")
 
 
+def _model_warnings(caught):
+    return [str(w.message) for w in caught if issubclass(w.category, jm.ModelWarning)]
+
+
+def test_shifted_exponential_is_the_exact_boundary_mle():
+    # The example: loc = min(x) = 2, rate = 1 / mean(x - 2) = 1 / 2, and
+    # loglik = n (log rate - 1) = 8 (log 0.5 - 1); scipy's expon.fit agrees.
+    x = np.array([2, 2, 4, 4, 4, 4, 4, 8.0])
+    fam = jm.Shifted(jm.Exponential())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = jm.fit(fam, x)
+    assert not _model_warnings(caught)
+    assert bool(res.converged) and res.method == "closed_form"
+    assert float(res.params["loc"]) == 2.0
+    assert float(res.params["rate"]) == pytest.approx(0.5, rel=1e-14)
+    assert float(res.loglik) == pytest.approx(8 * (np.log(0.5) - 1.0), rel=1e-14)
+    ref = stats.expon.logpdf(x, *stats.expon.fit(x)).sum()
+    assert ref == pytest.approx(-13.545177444479563, rel=1e-12)
+    assert float(res.loglik) >= ref - 1e-12 * abs(ref)
+    assert res.to_scipy().logpdf(x).sum() == pytest.approx(float(res.loglik), rel=1e-12)
+    # loc is on the boundary (no standard error, named); rate's is computed with
+    # loc held at min(x): information n / rate^2.
+    assert np.isnan(res.stderr["loc"]) and "no finite standard error for loc" in res.message
+    assert float(res.stderr["rate"]) == pytest.approx(0.5 / np.sqrt(8), rel=1e-10)
+    assert res.n_params == 2
+    # The support is closed: an observation at loc has density rate.
+    at_loc = fam.logpdf({"rate": jnp.asarray(0.5), "loc": jnp.asarray(2.0)}, jnp.asarray([2.0]))
+    assert float(at_loc[0]) == pytest.approx(np.log(0.5), rel=1e-14)
+    # Weights: a zero-weight row below the rest is not data (loc = 4, rate = 1/2).
+    w = np.array([0, 0, 1, 1, 1, 1, 1, 1.0])
+    res_w = jm.fit(fam, x, weights=w)
+    assert float(res_w.params["loc"]) == 4.0
+    assert float(res_w.params["rate"]) == pytest.approx(6 / 4, rel=1e-14)
+
+
+@pytest.mark.parametrize(
+    "base, scipy_dist, draw",
+    [
+        (jm.Exponential(), stats.expon, lambda r: 3 + r.exponential(2.0, 500)),
+        (jm.HalfNormal(), stats.halfnorm, lambda r: -1 + np.abs(r.normal(0.0, 2.0, 500))),
+    ],
+    ids=["exponential", "half_normal"],
+)
+def test_shifted_boundary_mle_matches_scipy(base, scipy_dist, draw):
+    # Base density finite and non-increasing at 0: the MLE is loc = min(x) and
+    # the base MLE on x - min(x) (scipy's expon.fit and halfnorm.fit, exact).
+    x = draw(np.random.default_rng(6))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = jm.fit(jm.Shifted(base), x)
+    assert not _model_warnings(caught)
+    assert bool(res.converged)
+    loc, scale = scipy_dist.fit(x)
+    assert loc == x.min() and float(res.params["loc"]) == x.min()
+    ref = scipy_dist.logpdf(x, loc, scale).sum()
+    assert float(res.loglik) >= ref - 1e-12 * abs(ref)
+    assert float(res.loglik) == pytest.approx(ref, rel=1e-12)
+    np.testing.assert_allclose(res.to_scipy().kwds["scale"], scale, rtol=1e-12)
+    assert np.isnan(res.stderr["loc"]) and np.isfinite(res.stderr[base.param_names[0]])
+
+
 @pytest.mark.parametrize(
     "base, scipy_dist, draw",
     [
@@ -138,23 +200,59 @@ def test_custom_family_options_are_checked():
     ids=["weibull", "gamma", "lognormal"],
 )
 def test_shifted_matches_scipy_three_parameter_fit(base, scipy_dist, draw):
+    # Base density vanishing at 0 (shape > 1, lognormal): an interior MLE, at
+    # least as high as scipy's, with a finite standard error for loc and no warning.
     x = draw(np.random.default_rng(4))
-    res = jm.fit(jm.Shifted(base), x)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = jm.fit(jm.Shifted(base), x)
+    assert not _model_warnings(caught)
     assert bool(res.converged), res.message
     ref = scipy_dist(*scipy_dist.fit(x)).logpdf(x).sum()
     assert float(res.loglik) >= ref - 1e-6 * abs(ref)
-    assert float(res.params[res.family.loc_name]) < x.min()
+    name = res.family.loc_name
+    assert float(res.params[name]) < x.min()
+    assert np.isfinite(res.stderr[name]) and float(res.stderr[name]) > 0
+    if "shape" in res.params:
+        assert float(res.params["shape"]) > 1.0
     assert res.to_scipy().logpdf(x).sum() == pytest.approx(float(res.loglik), rel=1e-10)
+    # The support is open: an observation at loc has density 0 (log 0 = -inf).
+    at_loc = res.family.logpdf(res.params, jnp.asarray([float(res.params[name])]))
+    assert float(at_loc[0]) == -np.inf
 
 
 def test_shifted_warns_where_the_likelihood_is_unbounded():
+    # Weibull shape < 1: the density is infinite at 0, the likelihood grows
+    # without limit as loc -> min(x); the warning says so and where the fit stopped.
     x = 5 + 3 * np.random.default_rng(5).weibull(0.7, 2000)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = jm.fit(jm.Shifted(jm.Weibull()), x, max_iter=40)
-    model = [w for w in caught if issubclass(w.category, jm.ModelWarning)]
-    assert model and "unbounded" in str(model[0].message)
+    model = _model_warnings(caught)
+    assert len(model) == 1 and "unbounded" in model[0]
+    assert f"shape={float(res.params['shape']):.6g}" in model[0]
+    assert float(res.params["shape"]) < 1.0
     assert float(x.min() - res.params["loc"]) < 1e-6 * np.ptp(x)
+
+
+def test_shifted_iterative_fit_at_the_boundary_is_honest():
+    # The generalized Pareto has no closed form: Newton approaches loc = min(x)
+    # without reaching it, so the fit says it did not converge and names the
+    # exact route (loc held at min(x)), which reaches scipy's optimum.
+    x = 3 + np.random.default_rng(6).exponential(2.0, 500)
+    fam = jm.Shifted(jm.GeneralizedPareto())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = jm.fit(fam, x)
+    model = _model_warnings(caught)
+    assert not bool(res.converged)
+    assert len(model) == 1 and "fixed={'loc': min(x)}" in model[0]
+    assert "unbounded" not in model[0]
+    held = jm.fit(fam, x, fixed={"loc": x.min()})
+    assert bool(held.converged), held.message
+    ref = stats.genpareto(*stats.genpareto.fit(x)).logpdf(x).sum()
+    assert float(held.loglik) >= ref - 1e-6 * abs(ref)
+    assert float(held.loglik) > float(res.loglik)
 
 
 def test_shifted_needs_a_positive_family():

@@ -18,6 +18,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from jaxmle._engine.standardize import Standardization
 from jaxmle._engine.validation import free_names, invalid_mask
 from jaxmle.families.base import Family, flatten_params
 from jaxmle.reduction import (
@@ -92,7 +93,9 @@ class Objective:
 
     ``data`` is what the passes read: ``x``, or ``family.features(x)`` when
     precomputed. ``reduce`` combines per-device partial sums (identity on one
-    device; ``psum`` inside ``shard_map``).
+    device; ``psum`` inside ``shard_map``). ``standard``: the change of units
+    applied to each chunk of ``x`` as it is read (the parameters are in those
+    units; see :mod:`jaxmle._engine.standardize`).
     """
 
     family: Family
@@ -105,6 +108,7 @@ class Objective:
     features_done: bool
     reduce: Any = None
     n_local: Any = None  # this device's summed weight (sharded fits), else n
+    standard: Standardization | None = None
 
     @property
     def free(self) -> tuple[str, ...]:
@@ -116,8 +120,14 @@ class Objective:
 
     def terms(self, u, d):
         """Per-sample log-densities at ``u`` of the data (or features) ``d``."""
-        feats = d if self.features_done else self.family.features(d)
-        return self.family.logpdf_features(self.params(u), feats)
+        return self.family.logpdf_features(self.params(u), self._features(d))
+
+    def _features(self, d):
+        """The features of the chunk ``d`` (standardized first), or ``d`` itself
+        when the features were made already."""
+        if self.features_done:
+            return d
+        return self.family.features(d if self.standard is None else self.standard.apply(d))
 
     def derivatives(self, u, order=2):
         """``(f, grad f, hess f)`` (up to ``order``) in one pass: from the
@@ -144,8 +154,7 @@ class Objective:
         return {**dict(zip(self.free, theta, strict=True)), **self.fixed}
 
     def _derivative_terms(self, theta, d):
-        feats = d if self.features_done else self.family.features(d)
-        return self.family.derivative_terms(self._named(theta), feats)
+        return self.family.derivative_terms(self._named(theta), self._features(d))
 
     def _combine_terms(self, theta, sums, n):
         """``(value, grad, hess)`` in the free parameters ``theta``."""

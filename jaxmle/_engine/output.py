@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxmle._engine.compile import jit_fit
+from jaxmle._engine.standardize import Standardization
 from jaxmle.families.base import Family, flatten_params
 from jaxmle.linalg import sym_inv
 from jaxmle.solvers.newton import NewtonState, scaled_gradient
@@ -60,6 +61,7 @@ class FitOutput(NamedTuple):
     n: jax.Array
     n_passes: jax.Array
     report: SolverReport
+    standard: Standardization | None = None
 
 
 class Estimates(NamedTuple):
@@ -131,14 +133,19 @@ def estimates_at(
 
 
 def finish_body(family: Family, fixed, free, out: FitOutput) -> Estimates:
-    """:class:`Estimates` from a program's output (traceable)."""
+    """:class:`Estimates` from a program's output, in the data's units
+    (traceable; ``fixed`` in the data's units)."""
+    std = out.standard
+    fixed_s = fixed if std is None else std.params_in(family, fixed)
     u_hat, unflatten = flatten_params(out.u_parts, free)
-    return estimates_at(family, fixed, free, unflatten, u_hat, out.hess_u, out.n, out.exact)
+    est = estimates_at(family, fixed_s, free, unflatten, u_hat, out.hess_u, out.n, out.exact)
+    if std is None:
+        return est
+    return Estimates(*std.estimates_out(family, est.params, est.cov, est.stderr, fixed))
 
 
-def _finish_arrays(family, fixed, free, u_parts, hess_u, n, exact):
-    u_hat, unflatten = flatten_params(u_parts, free)
-    return estimates_at(family, fixed, free, unflatten, u_hat, hess_u, n, exact)
+def _finish_arrays(family, fixed, free, out):
+    return finish_body(family, fixed, free, out)
 
 
 # A program of its own, compiled once per family and parameter layout and
@@ -148,7 +155,7 @@ finish_program = jit_fit(_finish_arrays, static_argnums=(0, 2))
 
 def finish(family: Family, fixed, free, out: FitOutput) -> Estimates:
     """:class:`Estimates` of ``out`` (host entry: the compiled finish program)."""
-    est = finish_program(family, fixed, free, out.u_parts, out.hess_u, out.n, out.exact)
+    est = finish_program(family, fixed, free, out)
     return in_order(family, free, est)
 
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
 
-from jaxmle._engine.validation import validate_partial_params
+from jaxmle._engine.validation import float_dtype, locate, validate_partial_params
 from jaxmle.families.base import Family
+from jaxmle.families.bounded import Uniform
+from jaxmle.families.composite import Shifted
+from jaxmle.families.positive import Pareto
 from jaxmle.reduction import default_chunk
 from jaxmle.solvers import default_optimizer
 
@@ -26,12 +29,18 @@ __all__ = [
     "METHODS",
     "FitOptions",
     "FitPlan",
+    "GivenBound",
+    "SupportBound",
     "as_key",
+    "bounding_params",
     "check_fixed_init",
+    "check_support_params",
     "key_for",
     "make_plan",
     "newton_plan",
     "positive_int",
+    "support_bounds",
+    "support_violation",
 ]
 
 METHODS = ("auto", "closed_form", "newton", "lbfgs", "adam", "sgd")
@@ -208,7 +217,134 @@ def check_fixed_init(family: Family, fixed: Any, init: Any, dtype) -> tuple[dict
     both = sorted(set(fixed_v) & set(init_v))
     if both:
         raise ValueError(f"parameter(s) {both} are both fixed and given an init value")
+    if fixed_v and init_v:  # checks that need parameters from both mappings
+        family.check_params({**fixed_v, **init_v})
     return fixed_v, init_v
+
+
+class SupportBound(NamedTuple):
+    """A parameter that bounds the data support by itself: the data lie above
+    it (``lower``) or below it, and may equal it where ``closed``."""
+
+    lower: bool
+    closed: bool
+
+
+def support_bounds(family: Family) -> dict[str, SupportBound]:
+    """The parameters of ``family`` that bound its data support by themselves.
+
+    A family declares them as ``support_bound_params``, ``{name: (lower,
+    closed)}``, which wins over what is known here for the built-in families
+    that may not (yet) declare them: the uniform's ``low`` and ``high``, a
+    shifted family's location and the Pareto's ``scale``."""
+    known: dict[str, SupportBound] = {}
+    if isinstance(family, Uniform):
+        known = {"low": SupportBound(True, True), "high": SupportBound(False, True)}
+    elif isinstance(family, Shifted):
+        known = {family.loc_name: SupportBound(True, False)}
+    elif isinstance(family, Pareto):
+        known = {"scale": SupportBound(True, True)}
+    declared = getattr(family, "support_bound_params", None) or {}
+    return {**known, **{k: SupportBound(*v) for k, v in declared.items()}}
+
+
+class GivenBound(NamedTuple):
+    """A ``fixed`` or ``init`` (``what``) value of a parameter that bounds the support."""
+
+    what: str
+    name: str
+    value: float
+    bound: SupportBound
+
+
+def bounding_params(family: Family, fixed: Any, init: Any) -> list[GivenBound]:
+    """The given ``fixed`` and ``init`` values of parameters that bound the
+    support (:func:`support_bounds`), fixed ones first; usually none."""
+    if family.event_ndim:
+        return []
+    bounds = support_bounds(family)
+    return [
+        GivenBound(what, k, float(np.asarray(v, np.float64)), bounds[k])
+        for what, given in (("fixed", fixed), ("init", init))
+        for k, v in (given or {}).items()
+        if k in bounds
+    ]
+
+
+def support_violation(
+    family: Family, fixed: Any, init: Any, x: Any, w: Any, dtype: Any
+) -> tuple[GivenBound, np.ndarray] | None:
+    """The first given parameter that puts data outside the support, and the
+    mask of those data (elementwise, any shape: a batch too), or ``None``.
+    Compared in the compute ``dtype``, as the fit would; rows of weight 0 are
+    not data."""
+    given = bounding_params(family, fixed, init)
+    if not given:
+        return None
+    with np.errstate(over="ignore"):
+        vals = np.asarray(x).astype(dtype, copy=False)
+    keep = None if w is None else np.asarray(w) > 0
+    for item in given:
+        bound = item.bound
+        v = np.asarray(item.value).astype(dtype)
+        if bound.lower:
+            out = vals < v if bound.closed else vals <= v
+        else:
+            out = vals > v if bound.closed else vals >= v
+        if keep is not None:
+            out &= keep
+        if out.any():
+            return item, out
+    return None
+
+
+def check_support_params(
+    family: Family,
+    fixed: Any,
+    init: Any,
+    x: Any,
+    w: Any = None,
+    dtype: Any = None,
+    *,
+    first_row: int = 0,
+    index: Any = None,
+    where: str = "",
+) -> None:
+    """Raise a ``ValueError`` where a ``fixed`` or ``init`` value of a
+    parameter that bounds the support (:func:`support_bounds`) puts data ``x``
+    (weights ``w``) outside it: the log-likelihood would be -inf for every
+    value of the other parameters (fixed), or at the fit's start (init).
+    Names the parameter, its value and the first offending data as given, in
+    the rows of the user's data (``first_row``, ``index`` as in
+    :func:`~jaxmle._engine.validation.locate`); ``where`` prefixes the message
+    (the dataset of a batch). Costs nothing unless such a parameter is given."""
+    if not bounding_params(family, fixed, init):
+        return
+    arr = np.asarray(x)
+    dtype = float_dtype(arr) if dtype is None else dtype
+    hit = support_violation(family, fixed, init, arr, w, dtype)
+    if hit is None:
+        return
+    (what, name, value, bound), out = hit
+    op = (">" if bound.lower else "<") + ("=" if bound.closed else "")
+    keep = np.isfinite(arr) & (True if w is None else np.asarray(w) > 0)
+    at = np.flatnonzero(keep)[np.argmin(arr[keep]) if bound.lower else np.argmax(arr[keep])]
+    extreme = f"{'min' if bound.lower else 'max'}(x) = {float(arr[at])!r}"
+    side = "below" if bound.lower else "above"
+    if bound.closed:
+        side = "at most" if bound.lower else "at least"
+    consequence = (
+        "the log-likelihood is -inf whatever the other parameters"
+        if what == "fixed"
+        else "the fit would start where the log-likelihood is -inf"
+    )
+    remedy = "let it be estimated" if what == "fixed" else "leave it out of init"
+    raise ValueError(
+        f"{where}{what} {name!r}={value!r} puts {int(out.sum())} observation(s) outside the "
+        f"support of {family.name} (x {op} {name}): "
+        f"{locate(out, arr, first_row=first_row, index=index)}; {consequence}. Give a "
+        f"{name} {side} {extreme}, or {remedy}"
+    )
 
 
 def key_for(plan: FitPlan, key: Any) -> jax.Array | None:

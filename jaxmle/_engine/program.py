@@ -37,6 +37,7 @@ from jaxmle._engine.compile import jit_fit
 from jaxmle._engine.objective import Objective, count_invalid, total_loglik, total_weight
 from jaxmle._engine.output import FitOutput, SolverReport, finish_body, newton_report
 from jaxmle._engine.plan import FitPlan
+from jaxmle._engine.standardize import Standardization, standardization
 from jaxmle._engine.validation import free_names
 from jaxmle.families.base import Family, flatten_params
 from jaxmle.reduction import reduce_terms
@@ -63,10 +64,15 @@ __all__ = [
 ]
 
 
-def statistics_pass(family: Family, plan: FitPlan, x, w, reduce=None):
-    """``(sums of family.statistics, n_invalid)`` in one pass over ``x``."""
+def statistics_pass(family: Family, plan: FitPlan, x, w, reduce=None, standard=None):
+    """``(sums of family.statistics, n_invalid)`` in one pass over ``x`` (of
+    the standardized data ``standard.apply(x)`` when given)."""
     combine = (lambda v: v) if reduce is None else reduce
-    sums = combine(reduce_terms(family.statistics, x, w, chunk=plan.stat_chunk))
+
+    def stats(d):
+        return family.statistics(d if standard is None else standard.apply(d))
+
+    sums = combine(reduce_terms(stats, x, w, chunk=plan.stat_chunk))
     if w is None:
         # Statistics are non-finite for any value outside the support (a
         # family contract, tested), so the value check costs no pass.
@@ -75,9 +81,15 @@ def statistics_pass(family: Family, plan: FitPlan, x, w, reduce=None):
     return sums, count_invalid(family, x, plan.chunk, reduce)
 
 
-def solve_statistics(family: Family, plan: FitPlan, sums, n, init, fixed) -> FitOutput:
-    """Newton on the sufficient statistics: O(1) per iteration, no data."""
+def solve_statistics(
+    family: Family, plan: FitPlan, sums, n, init, fixed, standard: Standardization | None = None
+) -> FitOutput:
+    """Newton on the sufficient statistics: O(1) per iteration, no data.
+    ``sums`` are of the standardized data when ``standard`` is given (``init``
+    and ``fixed`` in the data's units)."""
     free = free_names(family, fixed)
+    if standard is not None:
+        init, fixed = standard.params_in(family, init), standard.params_in(family, fixed)
     start = {**family.init_from_statistics(sums, n), **init}
     start = {k: jnp.asarray(start[k], n.dtype) for k in free}
     u0, unflatten = flatten_params(family.to_unconstrained(start), free)
@@ -97,18 +109,25 @@ def solve_statistics(family: Family, plan: FitPlan, sums, n, init, fixed) -> Fit
         u_parts=unflatten(state.u),
         hess_u=state.hess,
         exact=None,
-        loglik=-n * state.value,
+        loglik=-n * state.value - _log_jacobian(standard, n),
         n=n,
         n_passes=jnp.asarray(1, jnp.int32),
         report=newton_report(state),
+        standard=standard,
     )
 
 
+def _log_jacobian(standard: Standardization | None, n):
+    """``n log b``: the standardized log-likelihood minus this is the data's."""
+    return 0.0 if standard is None else n * standard.log_scale(n.dtype)
+
+
 def _statistics_pass_body(family, plan, x, w):
-    return (*statistics_pass(family, plan, x, w), total_weight(x, w))
+    standard = standardization(family, x)
+    return (*statistics_pass(family, plan, x, w, None, standard), total_weight(x, w), standard)
 
 
-# ``(sums, n_invalid, n)``: the data-dependent half of a statistics fit.
+# ``(sums, n_invalid, n, standard)``: the data-dependent half of a statistics fit.
 statistics_pass_program = jit_fit(
     _statistics_pass_body, size_arg=2, static_argnums=(0, 1), to_host=True
 )
@@ -126,6 +145,11 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None)
 
     ``reduce`` (set by :mod:`jaxmle._engine.sharding` inside ``shard_map``)
     sums partial results across devices; ``None`` on one device.
+
+    On one device the fit is made in standardized units
+    (:mod:`jaxmle._engine.standardize`): ``xs = (x - a) / b``, exact, with
+    ``init`` and ``fixed`` mapped alike; the output says so (its
+    ``standard``) and its log-likelihood is the data's.
     """
     combine = (lambda v: v) if reduce is None else reduce
     free = free_names(family, fixed)
@@ -133,10 +157,15 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None)
     n = combine(n_here)
     n_local = None if reduce is None else n_here
     exact = None
+    standard = standardization(family, x) if reduce is None else None
 
     if plan.path == "statistics":
-        sums, n_invalid = statistics_pass(family, plan, x, w, reduce)
-        return solve_statistics(family, plan, sums, n, init, fixed), n_invalid
+        sums, n_invalid = statistics_pass(family, plan, x, w, reduce, standard)
+        return solve_statistics(family, plan, sums, n, init, fixed, standard), n_invalid
+    x_data = x  # the values as given: the support check reads these
+    if standard is not None:
+        x = standard.apply(x)
+        init, fixed = standard.params_in(family, init), standard.params_in(family, fixed)
     if plan.path == "closed_form":
         estimate = {k: jnp.asarray(v, x.dtype) for k, v in family.closed_form(x, w).items()}
         u_hat, unflatten = flatten_params(family.to_unconstrained(estimate), free)
@@ -148,11 +177,11 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None)
             n_invalid = jax.lax.cond(
                 finite,
                 lambda: jnp.asarray(0, jnp.int32),
-                lambda: count_invalid(family, x, plan.chunk, None).astype(jnp.int32),
+                lambda: count_invalid(family, x_data, plan.chunk, None).astype(jnp.int32),
             )
             passes = 1
         else:
-            n_invalid = count_invalid(family, x, plan.chunk, reduce)
+            n_invalid = count_invalid(family, x_data, plan.chunk, reduce)
             passes = 2
         if family.exponential_family:
             # At the MLE of a regular exponential family the observed information
@@ -166,7 +195,9 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None)
                 loglik = at_mle
             grad_norm = jnp.where(jnp.all(jnp.isfinite(hess_u)), 0.0, jnp.nan).astype(x.dtype)
         else:
-            obj = Objective(family, fixed, unflatten, x, w, n, plan.chunk, False, reduce, n_local)
+            obj = Objective(
+                family, fixed, unflatten, x_data, w, n, plan.chunk, False, reduce, n_local, standard
+            )
             value, grad_u, hess_u = obj.derivatives(u_hat)
             passes = passes + 1
             # The information pass gave the value too; where u is not finite (an
@@ -185,15 +216,19 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None)
             status=jnp.asarray(Status.CONVERGED, jnp.int32),
         )
     else:
-        n_invalid = count_invalid(family, x, plan.chunk, reduce)
-        data = family.features(x) if plan.precompute else x
+        n_invalid = count_invalid(family, x_data, plan.chunk, reduce)
+        # The passes read the data as given and standardize each chunk (no
+        # standardized copy of the data), or the features made once.
+        data = family.features(x) if plan.precompute else x_data
         first = family.init_features(data, w) if plan.precompute else None
         start = {**(family.init(x, w) if first is None else first), **init}
         start = {k: jnp.asarray(start[k], x.dtype) for k in free}
         u0, unflatten = flatten_params(family.to_unconstrained(start), free)
+        units = None if plan.precompute else standard
         obj = Objective(
-            family, fixed, unflatten, data, w, n, plan.chunk, plan.precompute, reduce, n_local
-        )
+            family, fixed, unflatten, data, w, n, plan.chunk, plan.precompute, reduce, n_local,
+            units,
+        )  # fmt: skip
         passes = 1 + int(plan.precompute)
         if plan.path == "newton":
             state = newton_minimize(
@@ -216,10 +251,11 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None)
         u_parts=unflatten(u_hat),
         hess_u=hess_u,
         exact=exact,
-        loglik=loglik,
+        loglik=loglik - _log_jacobian(standard, n),
         n=n,
         n_passes=jnp.asarray(passes, jnp.int32),
         report=report,
+        standard=standard,
     )
     return out, n_invalid
 
@@ -229,8 +265,8 @@ def _fit_finished_body(family: Family, plan: FitPlan, x, w, init, fixed, key):
     return out, n_invalid, finish_body(family, fixed, free_names(family, fixed), out)
 
 
-def _solve_finished_body(family: Family, plan: FitPlan, sums, n, init, fixed):
-    out = solve_statistics(family, plan, sums, n, init, fixed)
+def _solve_finished_body(family: Family, plan: FitPlan, sums, n, init, fixed, standard=None):
+    out = solve_statistics(family, plan, sums, n, init, fixed, standard)
     return out, finish_body(family, fixed, free_names(family, fixed), out)
 
 

@@ -38,12 +38,20 @@ from jaxmle._engine.plan import (
     FitOptions,
     FitPlan,
     as_key,
+    bounding_params,
     check_fixed_init,
+    check_support_params,
     make_plan,
     newton_plan,
 )
 from jaxmle._engine.program import canonical_point, solve_finished_program
-from jaxmle._engine.validation import check_data_values, float_dtype, free_names, invalid_mask
+from jaxmle._engine.validation import (
+    check_data_values,
+    convert,
+    float_dtype,
+    free_names,
+    invalid_mask,
+)
 from jaxmle.families.base import Family, flatten_params
 from jaxmle.reduction import default_chunk, derivative_pass, reduce_terms
 from jaxmle.solvers import (
@@ -55,7 +63,7 @@ from jaxmle.solvers import (
 )
 from jaxmle.status import Status
 
-__all__ = ["ChunkSource", "StreamFit", "fit_stream", "is_stream"]
+__all__ = ["ChunkSource", "Part", "StreamFit", "fit_stream", "is_stream"]
 
 _STATISTICS_ROWS = 1 << 20
 # Host arrays bigger than this share of the device's memory are streamed.
@@ -98,6 +106,22 @@ def is_stream(x: Any, family: Family, bounded: bool) -> bool:
     )
 
 
+class Part(NamedTuple):
+    """Rows of a data source, in the compute dtype (``x``, not padded) and as
+    given (``given``, quoted in messages): they begin at row ``start`` of the
+    whole data, inside the source's chunk ``chunk`` (``None`` for an array or
+    memmap, which has no chunks of its own)."""
+
+    x: np.ndarray
+    given: np.ndarray
+    start: int
+    chunk: int | None
+
+    def check(self, family: Family) -> None:
+        """Raise the ``ValueError`` that names the part's bad values, if any."""
+        check_data_values(family, self.given, first_row=self.start, chunk=self.chunk)
+
+
 class ChunkSource:
     """Chunks of ``rows`` rows of a data source, as float host arrays with
     weights (padded to exactly ``rows`` with weight-0 copies of a valid row,
@@ -137,7 +161,9 @@ class ChunkSource:
         self.dtype: np.dtype | None = None
         self._used = False
 
-    def as_float(self, c: Any) -> np.ndarray:
+    def as_float(self, c: Any, start: int = 0, chunk: int | None = None) -> np.ndarray:
+        """The chunk ``c`` (number ``chunk``, from row ``start`` of the data)
+        as a host array in the compute dtype (fixed by the first chunk)."""
         arr = np.asarray(c)
         if arr.dtype == object or not (
             np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
@@ -150,10 +176,10 @@ class ChunkSource:
             )
         if self.dtype is None:
             self.dtype = float_dtype(arr)
-        return arr.astype(self.dtype, copy=False)
+        return convert("x", arr, self.dtype, first_row=start, chunk=chunk)
 
-    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
-        """``(x_chunk, w_chunk, n_real)``, each padded to ``rows`` rows."""
+    def parts(self) -> Iterator[Part]:
+        """The data in parts of at most ``rows`` rows, with where they are."""
         if self._used and not self.reiterable:
             raise TypeError(
                 "this fit needs several passes over the data, but x is a one-shot "
@@ -162,11 +188,20 @@ class ChunkSource:
             )
         self._used = True
         start = 0
-        for raw in self.factory():
-            arr = self.as_float(raw)
+        chunked = self.indexable is None  # an array's slices are not the user's chunks
+        for number, raw in enumerate(self.factory()):
+            chunk = number if chunked else None
+            arr = self.as_float(raw, start, chunk)
+            given = np.asarray(raw)
             for j in range(0, arr.shape[0], self.rows):
-                yield self.padded(arr[j : j + self.rows], start)
-                start += min(self.rows, arr.shape[0] - j)
+                part = arr[j : j + self.rows]
+                yield Part(part, given[j : j + self.rows], start, chunk)
+                start += part.shape[0]
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray, int]]:
+        """``(x_chunk, w_chunk, n_real)``, each padded to ``rows`` rows."""
+        for part in self.parts():
+            yield self.padded(part.x, part.start)
 
     def padded(self, part: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray, int]:
         """``(rows, weights, n_real)`` for the rows ``part`` that begin at row
@@ -220,9 +255,16 @@ def _kahan_add(acc, comp, t):
 
 def _stream_sum(source: ChunkSource, program: Callable) -> tuple[Any, Any]:
     """Sum ``program(x_chunk, w_chunk) -> (sums, n, n_bad)`` over all chunks,
-    compensated on the device; raise on invalid data."""
+    compensated on the device; raise on invalid data, naming the first bad
+    values by their row in the whole data (and their chunk)."""
     acc = comp = None
-    for xc, wc, m in source:
+    # A one-shot iterator cannot be read again to explain bad values: each
+    # part's count is read one part late (the device keeps a part queued) and
+    # the first bad part is kept on the host.
+    pending: tuple[Part, Any] | None = None
+    suspect: Part | None = None
+    for part in source.parts():
+        xc, wc, m = source.padded(part.x, part.start)
         # Unweighted full chunks need no weight array (nor its copy).
         full = m == xc.shape[0] and source.weights is None
         out = program(jnp.asarray(xc), None if full else jnp.asarray(wc))
@@ -230,13 +272,19 @@ def _stream_sum(source: ChunkSource, program: Callable) -> tuple[Any, Any]:
             acc, comp = out, jax.tree.map(jnp.zeros_like, out)
         else:
             acc, comp = _kahan_add(acc, comp, out)
+        if not source.reiterable and suspect is None:
+            if pending is not None and int(pending[1]) > 0:
+                suspect = pending[0]
+            pending = (part, out[2])
+    if suspect is None and pending is not None and int(pending[1]) > 0:
+        suspect = pending[0]
     sums, n, bad = jax.tree.map(jnp.subtract, acc, comp)
     if int(bad) > 0:
-        if source.reiterable:  # explain the first offending chunk, by the data's rows
-            first_row = 0
-            for xc, _, m in source:
-                check_data_values(source.family, xc[:m], first_row=first_row)
-                first_row += m
+        if source.reiterable:  # explain the first offending part, by the data's rows
+            for part in source.parts():
+                part.check(source.family)
+        elif suspect is not None:
+            suspect.check(source.family)
         raise ValueError(
             f"x has {int(bad)} value(s) that are NaN, infinite or outside the support of "
             f"{source.family.name} ({source.family.support.description})"
@@ -275,9 +323,16 @@ def fit_stream(
         source.factory = lambda first=raw_first, rest=x: _prepend(first, rest)
     if raw_first is None:
         raise ValueError("x has no chunks: at least one observation is needed")
-    first = source.as_float(raw_first)[:rows]
+    given_first = np.asarray(raw_first)[:rows]
+    first = source.as_float(given_first, 0, None if source.indexable is not None else 0)
     dtype = np.dtype(source.dtype)
     fixed_v, init_v = check_fixed_init(family, fixed, init, dtype)
+    # Fixed or init values that bound the support: a pass over the data (a
+    # one-shot iterator is read once, by the fit: its first chunk only).
+    parts = source.parts() if source.reiterable else [Part(first, given_first, 0, 0)]
+    for part in parts if bounding_params(family, fixed, init) else ():
+        w_part = None if source.weights is None else source.weights[part.start :][: len(part.x)]
+        check_support_params(family, fixed, init, part.given, w_part, dtype, first_row=part.start)
     plan = make_plan(family, options, fixed_v, dtype)
     if plan.path == "optax":
         raise ValueError(
@@ -398,4 +453,4 @@ def _stream_minibatch(family, plan, source, x, u0, template, fixed, full_pass, k
 
 def _array_chunk(source: ChunkSource, start: int):
     x = source.indexable
-    return source.padded(source.as_float(x[start : start + source.rows]), start)
+    return source.padded(source.as_float(x[start : start + source.rows], start), start)

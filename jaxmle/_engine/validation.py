@@ -15,11 +15,15 @@ from jaxmle._engine.buckets import BUCKET_BELOW, fit_length
 from jaxmle.families.base import Family
 
 __all__ = [
+    "X64_HINT",
     "as_numeric_array",
     "check_data_values",
+    "convert",
     "float_dtype",
     "free_names",
     "invalid_mask",
+    "locate",
+    "narrows",
     "pad_weights",
     "prepare_data",
     "validate_data",
@@ -27,6 +31,9 @@ __all__ = [
     "validate_partial_params",
     "validate_weights",
 ]
+
+#: What to do when the compute dtype cannot hold the data (the CLI says ``--x64``).
+X64_HINT = "enable float64 with jax.config.update('jax_enable_x64', True)"
 
 
 def float_dtype(x: Any = None) -> np.dtype:
@@ -42,18 +49,40 @@ def float_dtype(x: Any = None) -> np.dtype:
     return default
 
 
-def _locations(
-    mask: np.ndarray, values: np.ndarray, limit: int = 5, name: str = "x", first_row: int = 0
+def _label(name: str, pos: tuple[int, ...], first_row: int, index: Any) -> str:
+    """``name[row]`` (``name[row, j]`` inside a row) for the position ``pos``,
+    the row counted in the user's data (``index[p]`` or ``first_row + p``)."""
+    row = int(index[pos[0]]) if index is not None else first_row + int(pos[0])
+    return f"{name}[{', '.join(map(str, (row, *pos[1:])))}]"
+
+
+def _show(v: Any) -> str:
+    return repr(float(v)) if np.ndim(v) == 0 else np.array2string(np.asarray(v), precision=6)
+
+
+def locate(
+    mask: np.ndarray,
+    values: np.ndarray,
+    *,
+    name: str = "x",
+    first_row: int = 0,
+    index: Any = None,
+    limit: int = 5,
 ) -> str:
+    """The first ``limit`` positions where ``mask`` (one flag per row) is set,
+    as ``x[row]=value`` with the rows of the user's data: ``index[p]`` for
+    position ``p`` where ``index`` is given (a group's rows), else
+    ``first_row + p`` (a chunk that starts at ``first_row``)."""
     idx = np.flatnonzero(mask)
-
-    def show(i):
-        v = values[i]
-        return repr(float(v)) if np.ndim(v) == 0 else np.array2string(np.asarray(v), precision=6)
-
-    shown = ", ".join(f"{name}[{first_row + i}]={show(i)}" for i in idx[:limit])
+    shown = ", ".join(
+        f"{_label(name, (i,), first_row, index)}={_show(values[i])}" for i in idx[:limit]
+    )
     more = f", ... ({idx.size - limit} more)" if idx.size > limit else ""
     return f"{shown}{more}"
+
+
+def _in_chunk(chunk: int | None, first_row: int) -> str:
+    return "" if chunk is None else f" (in chunk {chunk} of the stream, from x[{first_row}])"
 
 
 def as_numeric_array(name: str, a: Any) -> np.ndarray:
@@ -99,26 +128,112 @@ def _checked_layout(family: Family, x: Any) -> np.ndarray | jax.Array:
     return arr
 
 
-def check_data_values(family: Family, x: Any, *, first_row: int = 0) -> None:
-    """Raise a ``ValueError`` naming the non-finite values or values outside the
-    family's support in ``x`` (on the host; used to explain a failed device check);
-    ``first_row`` is the row of the data that ``x`` starts at (a streamed chunk)."""
+def narrows(source: Any, target: Any) -> bool:
+    """Whether converting floats of dtype ``source`` to ``target`` can
+    overflow or underflow (float64 data computed in float32, ...)."""
+    source, target = np.dtype(source), np.dtype(target)
+    if source.kind != "f" or target.kind != "f":
+        return False
+    return bool(np.finfo(source).max > np.finfo(target).max)
+
+
+_BLOCK = 1 << 16
+
+
+def _suspect(v: np.ndarray, tiny: float) -> np.ndarray:
+    """Converted values that may have lost the original: 0, subnormal or
+    infinite (NaN is neither)."""
+    mag = np.abs(v)
+    return (mag < tiny) | (mag == np.inf)
+
+
+def convert(
+    name: str,
+    a: np.ndarray,
+    dtype: Any,
+    *,
+    first_row: int = 0,
+    index: Any = None,
+    chunk: int | None = None,
+    hint: str = X64_HINT,
+) -> np.ndarray:
+    """``a`` as ``dtype`` (``a`` itself where it already is), or a ``ValueError``
+    naming the values of ``a`` that ``dtype`` cannot hold: finite values that
+    overflow to inf, and non-zero values that underflow to 0 or to a subnormal
+    (which XLA flushes to 0 on CPU and GPU). Quotes the original values, at the
+    rows of the user's data (see :func:`locate`). Checked only where the
+    conversion narrows (:func:`narrows`), with a few vectorized passes."""
+    dtype = np.dtype(dtype)
+    with np.errstate(over="ignore"):
+        out = a.astype(dtype, copy=False)
+    if not narrows(a.dtype, dtype):
+        return out
+    tiny = np.finfo(dtype).tiny
+    flat = out.reshape(-1)
+    # In cache-sized blocks: about the cost of the conversion itself.
+    if not any(_suspect(flat[i : i + _BLOCK], tiny).any() for i in range(0, flat.size, _BLOCK)):
+        return out
+    suspect = _suspect(out, tiny)
+    lost = np.zeros(a.shape, bool)
+    src = a[suspect]
+    lost[suspect] = np.isfinite(src) & (src != 0)
+    if not lost.any():
+        return out
+    where = np.argwhere(lost)
+    items = [
+        f"{_label(name, tuple(pos), first_row, index)}={_show(a[tuple(pos)])} "
+        + ("overflows to inf" if np.isinf(out[tuple(pos)]) else "underflows to 0")
+        for pos in where[:5]
+    ]
+    more = f", ... ({len(where) - 5} more)" if len(where) > 5 else ""
+    raise ValueError(
+        f"{name} has {len(where)} value(s) that {dtype.name} cannot hold: "
+        f"{', '.join(items)}{more}{_in_chunk(chunk, first_row)} ({dtype.name} is the compute "
+        f"dtype; {hint}, or rescale the data)"
+    )
+
+
+def check_data_values(
+    family: Family,
+    x: Any,
+    *,
+    first_row: int = 0,
+    index: Any = None,
+    chunk: int | None = None,
+) -> None:
+    """Raise a ``ValueError`` naming the values of ``x`` that the compute dtype
+    cannot hold (:func:`convert`), that are not finite, or that lie outside the
+    family's support (on the host; used to explain a failed device check).
+    Values are quoted as given and located in the user's data: ``x`` starts at
+    row ``first_row`` (a streamed chunk, number ``chunk`` of an iterable of
+    chunks) or its rows are ``index`` (a group of ``fit_groups``)."""
     arr = np.asarray(x)
-    vals = arr.astype(float_dtype(arr), copy=False)
+    where = dict(first_row=first_row, index=index)
+    vals = convert("x", arr, float_dtype(arr), chunk=chunk, **where)
     bad = ~np.isfinite(vals)
     if family.event_ndim:
         bad = bad.reshape(bad.shape[0], -1).any(axis=1)
     if bad.any():
         raise ValueError(
             f"x has {int(bad.sum())} observation(s) with non-finite values (NaN or inf) at "
-            f"{_locations(bad, vals, first_row=first_row)}; drop or impute them"
+            f"{locate(bad, arr, **where)}{_in_chunk(chunk, first_row)}; drop or impute them"
         )
-    outside = ~np.asarray(family.support.contains(vals), dtype=bool)
+    # The device flushes subnormals to 0: check what it sees.
+    subnormal = (vals != 0) & (np.abs(vals) < np.finfo(vals.dtype).tiny)
+    seen = np.where(subnormal, np.zeros((), vals.dtype), vals) if subnormal.any() else vals
+    outside = ~np.asarray(family.support.contains(seen), dtype=bool)
     if outside.any():
+        flushed = ""
+        if (subnormal.reshape(outside.shape[0], -1).any(axis=1) & outside).any():
+            fix = f"{X64_HINT} or " if vals.dtype != np.float64 else ""
+            flushed = (
+                f"; values below {np.finfo(vals.dtype).tiny:.3g} are subnormal in "
+                f"{vals.dtype.name} and flushed to 0 on the device ({fix}rescale the data)"
+            )
         raise ValueError(
             f"x has {int(outside.sum())} value(s) outside the support of "
             f"{family.name} ({family.support.description}): "
-            f"{_locations(outside, vals, first_row=first_row)}"
+            f"{locate(outside, arr, **where)}{_in_chunk(chunk, first_row)}{flushed}"
         )
 
 
@@ -128,7 +243,15 @@ def invalid_mask(family: Family, x: jax.Array) -> jax.Array:
     finite = jnp.isfinite(x)
     if family.event_ndim:
         finite = jnp.all(finite.reshape(finite.shape[0], -1), axis=1)
-    return ~(finite & family.support.contains(jnp.where(jnp.isfinite(x), x, 0)))
+    # What the density sees: non-finite values aside, subnormals as 0 (XLA
+    # flushes them in arithmetic, though not always in comparisons).
+    seen = jnp.where(finite_values(x), x, 0)
+    return ~(finite & family.support.contains(seen))
+
+
+def finite_values(x: jax.Array) -> jax.Array:
+    """Traceable: finite and not subnormal (subnormals count as 0)."""
+    return jnp.isfinite(x) & (jnp.abs(x) >= jnp.finfo(x.dtype).tiny)
 
 
 def prepare_data(family: Family, x: Any, *, bucketed: bool = False) -> tuple[Any, int]:
@@ -153,7 +276,7 @@ def prepare_data(family: Family, x: Any, *, bucketed: bool = False) -> tuple[Any
         return (arr if arr.dtype == dtype else arr.astype(dtype)), n
     # Padded on the host (a small device array makes the round trip): no
     # compiled program per length.
-    host = np.asarray(arr).astype(dtype, copy=False)
+    host = convert("x", np.asarray(arr), dtype)
     if rows > n:
         padded = np.empty((rows, *host.shape[1:]), dtype)
         padded[:n] = host
@@ -199,18 +322,16 @@ def validate_weights(w: Any, n: int, dtype: np.dtype) -> np.ndarray | None:
     arr = as_numeric_array("weights", w)
     if arr.shape != (n,):
         raise ValueError(f"weights must have shape ({n},) like x, got shape {arr.shape}")
-    vals = arr.astype(dtype, copy=False)
+    vals = convert("weights", arr, dtype)
     bad = ~np.isfinite(vals)
     if bad.any():
         raise ValueError(
-            f"weights has {int(bad.sum())} non-finite value(s): "
-            f"{_locations(bad, vals, name='weights')}"
+            f"weights has {int(bad.sum())} non-finite value(s): {locate(bad, arr, name='weights')}"
         )
     neg = vals < 0
     if neg.any():
         raise ValueError(
-            f"weights must be >= 0; {int(neg.sum())} negative: "
-            f"{_locations(neg, vals, name='weights')}"
+            f"weights must be >= 0; {int(neg.sum())} negative: {locate(neg, arr, name='weights')}"
         )
     if not (vals > 0).any():
         raise ValueError("weights are all zero: no observation is left to fit")

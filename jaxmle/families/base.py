@@ -29,6 +29,7 @@ from jaxmle.families._special import log1mexp
 from jaxmle.families.constraints import Constraint
 from jaxmle.families.scipy_bridge import ScipyEquivalent
 from jaxmle.families.support import Support
+from jaxmle.families.units import Equivariance
 from jaxmle.reduction import accurate_sum
 
 __all__ = [
@@ -140,6 +141,10 @@ class Family:
             natural parameters the Hessian does not depend on the data), so a
             closed-form fit takes the information from that formula instead of
             a derivative pass over the data (tested for every such family).
+        equivariance: how the parameters follow a change of the data's units
+            (:class:`~jaxmle.families.units.Equivariance`); the engine then
+            fits data of any magnitude in well-scaled units. ``None``: none
+            (discrete, bounded and circular families).
         closed_form_checks_values: the closed form's estimate is non-finite
             whenever a value with positive weight is NaN, infinite or outside
             the support (the normal's sums, the lognormal's ``log x``), so a
@@ -163,6 +168,7 @@ class Family:
     boundary_params: ClassVar[tuple[str, ...]] = ()
     exponential_family: ClassVar[bool] = False
     closed_form_checks_values: ClassVar[bool] = False
+    equivariance: ClassVar[Equivariance | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Derive the ``has_...`` flags from the methods the subclass defines

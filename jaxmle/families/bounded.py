@@ -12,6 +12,7 @@ from jaxmle.families._special import betaln, matrix
 from jaxmle.families.base import Family, weighted_max, weighted_mean, weighted_min
 from jaxmle.families.registry import register
 from jaxmle.families.scipy_bridge import ScipyEquivalent
+from jaxmle.families.units import Equivariance
 
 __all__ = ["Beta", "Uniform"]
 
@@ -105,6 +106,7 @@ class Uniform(Family):
 
     name = "uniform"
     param_names = ("low", "high")
+    equivariance = Equivariance(location=("low", "high"))
     constraints = {"low": C.real, "high": C.real}
     support = S.real_line
     boundary_params = ("low", "high")

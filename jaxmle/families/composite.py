@@ -13,18 +13,22 @@ r"""Families built from other families.
   three-parameter forms):
 
   .. math:: f(x \mid \theta, \mathrm{loc}) = f_0(x - \mathrm{loc} \mid \theta),
-            \quad x > \mathrm{loc}
+            \quad x \ge \mathrm{loc} \text{ (base on } x \ge 0)
+            \text{ or } x > \mathrm{loc} \text{ (base on } x > 0)
 
   ``jm.Shifted(jm.Weibull())`` is scipy's ``weibull_min.fit(x)`` with a free
-  ``loc``. Its likelihood is bounded only where the base density stays bounded
-  at its lower end: a Weibull or gamma with shape < 1, for example, has a
-  density that tends to infinity there, so the likelihood grows without limit
-  as ``loc -> min(x)`` and no MLE exists. ``fit`` then warns (``ModelWarning``).
+  ``loc``. Where the base density is finite and non-increasing at 0
+  (exponential, half-normal, generalized Pareto) the MLE of ``loc`` is
+  ``min(x)``, on the boundary (a closed form where the base has one). Where it
+  is infinite at 0 (a Weibull or gamma with shape < 1) the likelihood grows
+  without limit as ``loc -> min(x)`` and no MLE exists: ``fit`` then warns
+  (``ModelWarning``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -35,6 +39,12 @@ from jaxmle.families.base import Family, Params, weighted_mean, weighted_min, we
 from jaxmle.families.registry import resolve
 
 __all__ = ["Mixture", "Shifted"]
+
+# Shifted.diagnose: a location within this fraction of the data's range below
+# min(x) has run into the boundary; a base exponent at 0 below -tol is an
+# infinite density there.
+_EDGE = 1e-6
+_EXPONENT_TOL = 1e-4
 
 
 # ---------------------------------------------------------------------------
@@ -171,13 +181,49 @@ class Mixture(Family):
 
 
 class Shifted(Family):
-    """``base`` shifted by a free location parameter ``loc`` (the last parameter;
+    r"""``base`` shifted by a free location parameter ``loc`` (the last parameter;
     named ``shift`` where the base family already has a ``loc``).
+
+    .. math:: \log f(x \mid \theta, \mathrm{loc}) = \log f_0(x - \mathrm{loc} \mid \theta)
+
+    on ``x >= loc`` where the base family allows ``x >= 0`` (its support is
+    ``nonnegative_reals``: exponential, half-normal, generalized Pareto) and on
+    ``x > loc`` otherwise (gamma, Weibull, lognormal, ...).
+
+    Where the location's MLE lies (:math:`m = \min_i x_i`):
+
+    * **Base on x >= 0**: the base density is finite at 0 and, for these
+      families, non-increasing on :math:`[0, \infty)`, so for every
+      :math:`\theta` the log-likelihood
+      :math:`\sum_i \log f_0(x_i - \mathrm{loc} \mid \theta)` is
+      non-decreasing in ``loc`` up to :math:`m`. The profile likelihood is
+      therefore maximal at :math:`\mathrm{loc} = m`, on the boundary of the
+      data support, and :math:`\hat\theta` is the base MLE on
+      :math:`x - m` (an exact zero included). Where the base family has a
+      closed form this is ``closed_form`` (the shifted exponential's
+      :math:`\mathrm{loc} = m`, :math:`\mathrm{rate} = 1/\overline{(x - m)}`);
+      ``loc`` is a boundary parameter like pareto's scale: no standard error
+      (NaN), the others' computed with ``loc`` held at :math:`m`. Iterative
+      fits (a base without a closed form, ``fixed=``, ``method="newton"``)
+      approach :math:`m` without reaching it; ``fit`` then warns and tells
+      how to get the exact MLE (``fixed={"loc": min(x)}``).
+    * **Base on x > 0**: near 0 the base density behaves as :math:`z^{a}`
+      (:math:`a = k - 1` for a gamma or Weibull of shape :math:`k`). For
+      :math:`a > 0` it vanishes at 0 and the MLE of ``loc`` is interior, found
+      by Newton (``jm.Shifted(jm.Weibull())`` is scipy's
+      ``weibull_min.fit(x)``); for :math:`a < 0` (shape < 1) the density is
+      infinite at 0, so the likelihood grows without limit as
+      :math:`\mathrm{loc} \to m` and no MLE exists: ``fit`` warns
+      (``ModelWarning``) and reports where the fit stopped.
 
     Args:
         base: a family whose support is ``x > 0`` or ``x >= 0`` (gamma,
             Weibull, lognormal, exponential, ...).
     """
+
+    # Per instance: a closed form where the base's support is closed and the
+    # base has one (see __init__).
+    has_closed_form = False
 
     def __init__(self, base: Family | str):
         base = resolve(base)
@@ -194,14 +240,21 @@ class Shifted(Family):
         self.param_names = (*base.param_names, self.loc_name)
         self.constraints = {**base.constraints, self.loc_name: C.real}
         self.support = S.real_line
-        self.density = f"{base.name} density of (x - loc), x > loc"
+        # A closed base support makes loc = min(x) attainable: the MLE there.
+        self.closed_support = base.support == S.nonnegative_reals
+        self.boundary_params = (self.loc_name,) if self.closed_support else ()
+        # loc bounds the data from below: {name: (lower, closed)}.
+        self.support_bound_params = {self.loc_name: (True, self.closed_support)}
+        self.has_closed_form = self.closed_support and base.has_closed_form
+        edge = ">=" if self.closed_support else ">"
+        self.density = f"{base.name} density of (x - {self.loc_name}), x {edge} {self.loc_name}"
 
     def _base_params(self, params: Params) -> Params:
         return {k: params[k] for k in self.base.param_names}
 
     def logpdf(self, params, x):
         z = x - params[self.loc_name]
-        inside = z > 0
+        inside = z >= 0 if self.closed_support else z > 0
         safe = jnp.where(inside, z, 1.0)  # keep the other branch's gradient finite
         return jnp.where(inside, self.base.logpdf(self._base_params(params), safe), -jnp.inf)
 
@@ -213,6 +266,14 @@ class Shifted(Family):
         xmin = weighted_min(x, w)
         loc = xmin - 0.25 * jnp.where(sd > 0, sd, 1.0)
         return {**self.base.init(x - loc, w), self.loc_name: loc}
+
+    def closed_form(self, x, w):
+        # The profile likelihood is maximal at loc = min(x) (class docstring):
+        # the base MLE on x - min(x).
+        if not self.has_closed_form:
+            return None
+        loc = weighted_min(x, w)
+        return {**self.base.closed_form(x - loc, w), self.loc_name: loc}
 
     def cdf(self, params, x):
         z = jnp.maximum(x - params[self.loc_name], 0.0)
@@ -231,20 +292,71 @@ class Shifted(Family):
         kwds["loc"] = kwds.get("loc", 0.0) + float(params[self.loc_name])
         return frozen.dist(*frozen.args, **kwds)
 
+    def _exponent_at_zero(self, params: Params, z: Any) -> float:
+        r"""The exponent :math:`a` of :math:`f_0(z) \sim c\, z^{a}` as
+        :math:`z \to 0^+` at the base parameters of ``params``: negative where
+        the density is infinite at 0 (gamma or Weibull shape < 1), 0 where it
+        is finite and positive, positive where it vanishes.
+
+        Estimated on the host as :math:`(\log f_0(2\epsilon) -
+        \log f_0(\epsilon)) / \log 2` with :math:`\epsilon` a ``1e-9``
+        fraction of the median of ``z`` (the shifted data).
+        """
+        z = np.asarray(z, dtype=float)
+        ref = float(np.median(z[z > 0])) if np.any(z > 0) else 1.0
+        eps = 1e-9 * ref
+        lp = np.asarray(self.base.logpdf(self._base_params(params), jnp.asarray([eps, 2 * eps])))
+        return float((lp[1] - lp[0]) / np.log(2.0))
+
     def diagnose(self, params, x):
         x = np.asarray(x)
-        gap = float(np.min(x) - np.asarray(params[self.loc_name]))
-        spread = float(np.ptp(x)) or 1.0
-        shape = params.get("shape")
-        if gap <= 1e-6 * spread or (shape is not None and float(shape) < 1.0):
-            return (
-                "the likelihood may be unbounded as loc approaches min(x) "
-                f"(fitted loc is {gap:.3g} below min(x)"
-                + (f", shape={float(shape):.3g} < 1" if shape is not None else "")
-                + f"): the three-parameter MLE may not exist; fix {self.loc_name} (fixed=...) "
-                "or fit the two-parameter family"
-            )
-        return None
+        loc = float(params[self.loc_name])
+        gap = float(np.min(x)) - loc
+        # A fit that ran into loc = min(x) (Newton stops a few ulps short of it).
+        at_edge = 0.0 < gap <= _EDGE * (float(np.ptp(x)) or 1.0)
+        base_params = self._base_params(params)
+        reached = ", ".join(f"{k}={float(v):.6g}" for k, v in params.items())
+        notes = []
+        if self.closed_support:
+            if at_edge:
+                exact = "fit with method='auto' and no fixed= (the closed form), or "
+                exact = exact if self.has_closed_form else ""
+                notes.append(
+                    f"the MLE of {self.loc_name} is min(x) (the {self.base.name} density is "
+                    "finite and non-increasing at 0, so the likelihood increases with "
+                    f"{self.loc_name} up to min(x)); this iterative fit stopped {gap:.3g} below "
+                    "it, so the other parameters are not at their MLE either. For the exact "
+                    f"MLE {exact}hold {self.loc_name} at min(x): "
+                    f"fixed={{'{self.loc_name}': min(x)}}"
+                )
+        else:
+            a = self._exponent_at_zero(params, x - loc)
+            if a < -_EXPONENT_TOL:
+                where = (
+                    f"the fit ran into {self.loc_name} = min(x) - {gap:.3g}"
+                    if at_edge
+                    else "this interior estimate is at best a local maximum"
+                )
+                notes.append(
+                    f"the likelihood is unbounded: the {self.base.name} density is infinite "
+                    f"at 0 for these parameters (it grows as z^{a:.3g} near 0), so the "
+                    f"likelihood tends to infinity as {self.loc_name} approaches min(x) and "
+                    f"no MLE exists; {where} ({reached}). Fix {self.loc_name} (fixed=...) "
+                    "or fit the two-parameter family"
+                )
+            elif at_edge:
+                notes.append(
+                    f"the fit ran into {self.loc_name} = min(x) - {gap:.3g} ({reached}): the "
+                    f"{self.base.name} density is finite at 0 for these parameters, so the "
+                    f"likelihood increases with {self.loc_name} up to min(x), a point the "
+                    f"support of {self.base.name} (x > 0) excludes: the supremum is not "
+                    "attained and the other parameters are not at their MLE. Use a base "
+                    "family on x >= 0 (the exponential for a gamma or Weibull of shape 1)"
+                )
+        base_note = self.base.diagnose(base_params, x - loc)
+        if base_note:
+            notes.append(base_note)
+        return "; ".join(notes) or None
 
     def __repr__(self) -> str:
         return f"Shifted({self.base!r})"

@@ -40,6 +40,7 @@ from jaxmle.families.base import (
 from jaxmle.families.real_line import Logistic, Normal
 from jaxmle.families.registry import register
 from jaxmle.families.scipy_bridge import ScipyEquivalent
+from jaxmle.families.units import Equivariance
 
 __all__ = [
     "Burr",
@@ -75,6 +76,7 @@ class Exponential(Family):
     name = "exponential"
     exponential_family = True
     param_names = ("rate",)
+    equivariance = Equivariance(scale={"rate": -1})
     constraints = {"rate": C.positive}
     support = S.nonnegative_reals
     density = "rate exp(-rate x), x >= 0"
@@ -141,6 +143,7 @@ class Gamma(Family):
 
     name = "gamma"
     param_names = ("shape", "rate")
+    equivariance = Equivariance(scale={"rate": -1})
     constraints = {"shape": C.positive, "rate": C.positive}
     support = S.positive_reals
 
@@ -193,6 +196,7 @@ class Weibull(CumulativeHazardFamily):
 
     name = "weibull"
     param_names = ("shape", "scale")
+    equivariance = Equivariance(scale={"scale": 1})
     constraints = {"shape": C.positive, "scale": C.positive}
     support = S.positive_reals
 
@@ -272,6 +276,7 @@ class LogNormal(Family):
     exponential_family = True
     closed_form_checks_values = True
     param_names = ("loc", "scale")
+    equivariance = Equivariance(log_location=("loc",))
     constraints = {"loc": C.real, "scale": C.positive}
     support = S.positive_reals
     density = "exp(-(log x-loc)^2 / (2 scale^2)) / (x scale sqrt(2 pi)), x > 0"
@@ -317,7 +322,9 @@ class InverseGaussian(Family):
 
     Parameters: ``mean`` (:math:`\mu > 0`, the mean), ``shape``
     (:math:`\lambda > 0`; the variance is :math:`\mu^3/\lambda`).
-    MLE: ``mean = mean(x)``, ``1/shape = mean(1/x - 1/mean(x))``.
+    MLE: ``mean = mean(x)``, ``1/shape = mean(1/x - 1/mean(x))``, computed as
+    ``mean((x - m)^2 / (x m^2))`` (the same sum, term by term non-negative:
+    no cancellation when the data vary little).
     ``init`` matches moments instead (``shape = mean**3 / var``), so the
     iterative solvers have work to do.
     """
@@ -325,6 +332,7 @@ class InverseGaussian(Family):
     name = "inverse_gaussian"
     exponential_family = True
     param_names = ("mean", "shape")
+    equivariance = Equivariance(scale={"mean": 1, "shape": 1})
     constraints = {"mean": C.positive, "shape": C.positive}
     support = S.positive_reals
     density = "sqrt(shape / (2 pi x^3)) exp(-shape (x-mean)^2 / (2 mean^2 x)), x > 0"
@@ -376,7 +384,7 @@ class InverseGaussian(Family):
 
     def closed_form(self, x, w):
         m = weighted_mean(x, w)
-        return {"mean": m, "shape": 1.0 / weighted_mean(1.0 / x - 1.0 / m, w)}
+        return {"mean": m, "shape": 1.0 / weighted_mean(jnp.square((x - m) / m) / x, w)}
 
     def statistics(self, x):
         return (x, 1.0 / x, jnp.log(x))
@@ -410,6 +418,7 @@ class HalfNormal(Family):
     name = "half_normal"
     exponential_family = True
     param_names = ("scale",)
+    equivariance = Equivariance(scale={"scale": 1})
     constraints = {"scale": C.positive}
     support = S.nonnegative_reals
     density = "sqrt(2/pi) / scale exp(-x^2 / (2 scale^2)), x >= 0"
@@ -468,6 +477,7 @@ class Rayleigh(CumulativeHazardFamily):
     name = "rayleigh"
     exponential_family = True
     param_names = ("scale",)
+    equivariance = Equivariance(scale={"scale": 1})
     constraints = {"scale": C.positive}
     support = S.positive_reals
     density = "x / scale^2 exp(-x^2 / (2 scale^2)), x > 0"
@@ -518,6 +528,7 @@ class LogLogistic(Family):
 
     name = "loglogistic"
     param_names = ("shape", "scale")
+    equivariance = Equivariance(scale={"scale": 1})
     constraints = {"shape": C.positive, "scale": C.positive}
     support = S.positive_reals
 
@@ -565,6 +576,7 @@ class InverseGamma(Family):
 
     name = "inverse_gamma"
     param_names = ("shape", "scale")
+    equivariance = Equivariance(scale={"scale": 1})
     constraints = {"shape": C.positive, "scale": C.positive}
     support = S.positive_reals
 
@@ -627,6 +639,7 @@ class Nakagami(Family):
 
     name = "nakagami"
     param_names = ("shape", "scale")
+    equivariance = Equivariance(scale={"scale": 1})
     constraints = {"shape": C.positive, "scale": C.positive}
     support = S.positive_reals
 
@@ -747,6 +760,7 @@ class Frechet(Family):
 
     name = "frechet"
     param_names = ("shape", "scale")
+    equivariance = Equivariance(scale={"scale": 1})
     constraints = {"shape": C.positive, "scale": C.positive}
     support = S.positive_reals
 
@@ -803,6 +817,7 @@ class Burr(Family):
 
     name = "burr"
     param_names = ("c", "k", "scale")
+    equivariance = Equivariance(scale={"scale": 1})
     constraints = {"c": C.positive, "k": C.positive, "scale": C.positive}
     support = S.positive_reals
 
@@ -854,6 +869,7 @@ class Pareto(Family):
 
     name = "pareto"
     param_names = ("alpha", "scale")
+    equivariance = Equivariance(scale={"scale": 1})
     constraints = {"alpha": C.positive, "scale": C.positive}
     support = S.positive_reals
     boundary_params = ("scale",)
@@ -951,6 +967,7 @@ class GeneralizedPareto(Family):
 
     name = "generalized_pareto"
     param_names = ("shape", "scale")
+    equivariance = Equivariance(scale={"scale": 1})
     constraints = {"shape": C.real, "scale": C.positive}
     support = S.nonnegative_reals
 

@@ -31,6 +31,7 @@ from jaxmle.families._special import (
 from jaxmle.families.base import Family, Params, weighted_mean, weighted_quantile
 from jaxmle.families.registry import register
 from jaxmle.families.scipy_bridge import ScipyEquivalent
+from jaxmle.families.units import Equivariance
 
 __all__ = ["GEV", "Cauchy", "Gumbel", "Laplace", "Logistic", "Normal", "SkewNormal", "StudentT"]
 
@@ -106,6 +107,7 @@ class Normal(Family):
     exponential_family = True
     closed_form_checks_values = True
     param_names = ("loc", "scale")
+    equivariance = Equivariance(location=("loc",), scale={"scale": 1})
     constraints = {"loc": C.real, "scale": C.positive}
     support = S.real_line
     density = "exp(-(x-loc)^2 / (2 scale^2)) / (scale sqrt(2 pi))"
@@ -156,6 +158,7 @@ class Logistic(Family):
 
     name = "logistic"
     param_names = ("loc", "scale")
+    equivariance = Equivariance(location=("loc",), scale={"scale": 1})
     constraints = {"loc": C.real, "scale": C.positive}
     support = S.real_line
 
@@ -223,6 +226,7 @@ class StudentT(Family):
 
     name = "student_t"
     param_names = ("df", "loc", "scale")
+    equivariance = Equivariance(location=("loc",), scale={"scale": 1})
     constraints = {"df": C.positive, "loc": C.real, "scale": C.positive}
     support = S.real_line
 
@@ -239,28 +243,30 @@ class StudentT(Family):
         return norm_const - 0.5 * (df + 1.0) * jnp.log1p(z * z / df)
 
     def derivative_terms(self, params, x):
-        # r = x - loc, a = df scale^2 + r^2, b = 1 / a; with c = (df + 1) / 2,
-        #   log f = D(df) + df log(scale) - c log(a),
-        #   D(df) = log Gamma(c) - log Gamma(df / 2) + (df log(df) - log(pi)) / 2,
-        # and r^2 b^2 = b - df scale^2 b^2, five sums give every derivative.
+        # r = x - loc, a = df scale^2 + r^2, b = 1 / a, c = (df + 1) / 2 and
+        # L = log(1 + r^2 / (df scale^2)) = log(a) - log(df scale^2):
+        #   log f = R(df) - (log df + log pi) / 2 - log(scale) - c L,
+        # R(df) = log Gamma(c) - log Gamma(df / 2). Written with L, not log(a),
+        # the value has no terms of size df log(df) that cancel (they would
+        # swamp it as df grows towards the normal limit); r^2 b^2 = b - df
+        # scale^2 b^2, so five sums give every derivative.
+        nu, s = params["df"], params["scale"]
         r = x - params["loc"]
-        b = 1.0 / (params["df"] * jnp.square(params["scale"]) + r * r)
+        b = 1.0 / (nu * jnp.square(s) + r * r)
         rb = r * b
-        return -jnp.log(b), b, rb, b * b, rb * b
+        return jnp.log1p(jnp.square(r / s) / nu), b, rb, b * b, rb * b
 
     def derivatives_from_terms(self, params, sums, n):
         nu, s = params["df"], params["scale"]
-        log_a, sb, srb, sb2, srb2 = sums
+        s_log1p, sb, srb, sb2, srb2 = sums
         c = 0.5 * (nu + 1.0)
         s2 = s * s
         sr2b2 = sb - nu * s2 * sb2  # sum r^2 b^2
         half, log_nu, log_s = 0.5 * nu, jnp.log(nu), jnp.log(s)
-        norm = lgamma_half_step(half) + 0.5 * (nu * log_nu - LOG_PI)  # D(df)
-        d1 = 0.5 * (digamma_half_step(half) + log_nu + 1.0)  # D'(df)
-        d2 = 0.25 * trigamma_half_step(half) + 0.5 / nu  # D''(df)
-        value = n * (norm + nu * log_s) - c * log_a
+        d2 = 0.25 * trigamma_half_step(half) + 0.5 / nu  # D''(df), D = R + (df log df - log pi)/2
+        value = n * (lgamma_half_step(half) - 0.5 * (log_nu + LOG_PI) - log_s) - c * s_log1p
         grad = {
-            "df": n * (d1 + log_s) - 0.5 * log_a - c * s2 * sb,
+            "df": 0.5 * n * (digamma_half_step(half) + 1.0) - 0.5 * s_log1p - c * s2 * sb,
             "loc": 2.0 * c * srb,
             "scale": n * nu / s - 2.0 * c * nu * s * sb,
         }
@@ -341,6 +347,7 @@ class Cauchy(Family):
 
     name = "cauchy"
     param_names = ("loc", "scale")
+    equivariance = Equivariance(location=("loc",), scale={"scale": 1})
     constraints = {"loc": C.real, "scale": C.positive}
     support = S.real_line
 
@@ -419,6 +426,7 @@ class Laplace(Family):
 
     name = "laplace"
     param_names = ("loc", "scale")
+    equivariance = Equivariance(location=("loc",), scale={"scale": 1})
     constraints = {"loc": C.real, "scale": C.positive}
     support = S.real_line
     density = "exp(-|x-loc|/scale) / (2 scale)"
@@ -482,6 +490,7 @@ class Gumbel(Family):
 
     name = "gumbel"
     param_names = ("loc", "scale")
+    equivariance = Equivariance(location=("loc",), scale={"scale": 1})
     constraints = {"loc": C.real, "scale": C.positive}
     support = S.real_line
 
@@ -632,6 +641,7 @@ class SkewNormal(Family):
 
     name = "skew_normal"
     param_names = ("shape", "loc", "scale")
+    equivariance = Equivariance(location=("loc",), scale={"scale": 1})
     constraints = {"shape": C.real, "loc": C.real, "scale": C.positive}
     support = S.real_line
 
@@ -777,6 +787,7 @@ class GEV(Family):
 
     name = "gev"
     param_names = ("shape", "loc", "scale")
+    equivariance = Equivariance(location=("loc",), scale={"scale": 1})
     constraints = {"shape": C.real, "loc": C.real, "scale": C.positive}
     support = S.real_line
 

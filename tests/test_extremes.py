@@ -1,0 +1,198 @@
+"""Data at the extremes: magnitudes across the dtype's range, offsets that
+swamp the spread, data that vary little, degenerate and subnormal data. A fit
+is right (checked against closed forms computed on the host, scipy, or its own
+fit of well-scaled data) or says it is not; never a confident wrong number."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import jaxmle as jm
+from jaxmle.status import Status
+
+
+def _quiet_fit(*args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return jm.fit(*args, **kwargs)
+
+
+def _normal_mle(x: np.ndarray) -> tuple[float, float]:
+    """The normal MLE in extended precision on the host, scaled first."""
+    s = float(np.max(np.abs(x)))
+    y = np.asarray(x, np.longdouble) / s
+    m = y.mean()
+    return float(m * s), float(np.sqrt(np.mean((y - m) ** 2)) * s)
+
+
+@pytest.mark.parametrize(
+    "dtype, factor",
+    [
+        (np.float32, 1e-20),
+        (np.float32, 1e18),
+        (np.float32, 1e-30),
+        (np.float64, 1e-160),
+        (np.float64, 1e160),
+        (np.float64, 1e-300),
+        (np.float64, 1e300),
+    ],
+)
+def test_normal_closed_form_at_any_magnitude(dtype, factor):
+    z = np.random.default_rng(0).normal(size=1000)
+    x = (z * factor).astype(dtype)
+    res = jm.fit("normal", x)
+    loc, scale = _normal_mle(x.astype(np.float64))
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    assert bool(res.converged)
+    assert float(res.params["scale"]) == pytest.approx(scale, rel=rtol)
+    assert float(res.params["loc"]) == pytest.approx(loc, rel=rtol * 100, abs=rtol * scale)
+    # Standard errors: sigma / sqrt(n) and sigma / sqrt(2n), finite and positive.
+    n = x.size
+    assert float(res.stderr["loc"]) == pytest.approx(scale / np.sqrt(n), rel=rtol * 10)
+    assert float(res.stderr["scale"]) == pytest.approx(scale / np.sqrt(2 * n), rel=rtol * 10)
+    # The log-likelihood: -n/2 (log(2 pi sigma^2) + 1), written to stay finite.
+    ref = -0.5 * n * (np.log(2 * np.pi) + 2 * np.log(scale) + 1)
+    assert float(res.loglik) == pytest.approx(ref, rel=rtol)
+
+
+@pytest.mark.parametrize(
+    "dtype, factor", [(np.float32, 1e37), (np.float32, 1e-30), (np.float64, 1e300)]
+)
+def test_exponential_at_any_magnitude(dtype, factor):
+    e = np.random.default_rng(1).exponential(size=500)
+    x = (e * factor).astype(dtype)
+    res = jm.fit("exponential", x)
+    rate = 1.0 / float(np.mean(x.astype(np.float64) / factor)) / factor
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    assert float(res.params["rate"]) == pytest.approx(rate, rel=rtol)
+    assert float(res.stderr["rate"]) == pytest.approx(rate / np.sqrt(x.size), rel=rtol * 10)
+
+
+def test_inverse_gaussian_that_varies_little():
+    # CV 1e-4 (float32) and 2e-13 (float64): the closed form's sum is computed
+    # term by term non-negative, (x - m)^2 / (x m^2), not as sum(1/x) - n/m.
+    x64 = np.random.default_rng(1).wald(100, 1e10, 10000)
+    for x, rtol in [(x64.astype(np.float32), 1e-3), (x64, 1e-9)]:
+        res = jm.fit("inverse_gaussian", x)
+        xl = np.asarray(x, np.longdouble)
+        m = xl.mean()
+        shape = float(1 / np.mean((xl - m) ** 2 / (xl * m * m)))
+        assert bool(res.converged)
+        assert float(res.params["shape"]) == pytest.approx(shape, rel=rtol)
+    lam = 2.5e27  # mean 100: CV = sqrt(mean / shape) = 2e-13
+    x = np.random.default_rng(2).wald(100.0, lam, 5000)
+    res = jm.fit("inverse_gaussian", x)
+    xl = np.asarray(x, np.longdouble)
+    m = xl.mean()
+    exact = float(1 / np.mean((xl - m) ** 2 / (xl * m * m)))
+    assert float(res.params["shape"]) == pytest.approx(exact, rel=1e-6)
+    assert float(res.params["shape"]) == pytest.approx(lam, rel=0.1)
+
+
+@pytest.mark.parametrize("family", ["logistic", "gumbel", "cauchy"])
+@pytest.mark.parametrize("offset, factor", [(1e9, 1.0), (0.0, 1e150), (0.0, 1e-150), (1e12, 1e-3)])
+def test_newton_families_are_equivariant_at_any_magnitude(family, offset, factor):
+    # The fit of offset + factor * z is the image of the fit of z, converged.
+    x = offset + factor * np.random.default_rng(3).logistic(size=1000)
+    z = (x - offset) / factor  # (x - offset is exact: the data as represented)
+    base = jm.fit(family, z)
+    res = jm.fit(family, x)
+    assert bool(res.converged), res.message
+    assert float(res.params["scale"]) == pytest.approx(
+        factor * float(base.params["scale"]), rel=1e-7
+    )
+    assert float(res.params["loc"]) == pytest.approx(
+        offset + factor * float(base.params["loc"]), rel=1e-12, abs=1e-7 * factor
+    )
+    assert float(res.loglik) == pytest.approx(
+        float(base.loglik) - z.size * np.log(factor), rel=1e-9, abs=1e-6
+    )
+    assert float(res.stderr["scale"]) == pytest.approx(
+        factor * float(base.stderr["scale"]), rel=1e-5
+    )
+
+
+def test_gumbel_that_barely_varies_converges():
+    # Seven equal values and one 1e-8 above: the MLE is the image of the fit
+    # of [0]*7 + [1] (the scale ~1.2495e-9 of an mpmath reference).
+    x = np.array([3.0] * 7 + [3.00000001])
+    d = x[-1] - x[0]
+    unit = jm.fit("gumbel", np.array([0.0] * 7 + [1.0]))
+    res = jm.fit("gumbel", x)
+    assert bool(res.converged), res.message
+    assert float(res.params["scale"]) == pytest.approx(d * float(unit.params["scale"]), rel=1e-9)
+    assert float(res.params["scale"]) == pytest.approx(1.2495222465e-9, rel=1e-9)
+    assert float(res.params["loc"]) - 3.0 == pytest.approx(d * float(unit.params["loc"]), rel=1e-6)
+
+
+def test_student_t_on_normal_data_reports_a_possible_loglik():
+    # df runs off towards the normal limit (seeds 3-5): whether or not it
+    # converges, the log-likelihood is the t's at the reported point, close to
+    # the normal's supremum, never an impossible number.
+    for seed in (3, 4):
+        x = np.random.default_rng(seed).normal(size=30000)
+        res = _quiet_fit("student_t", x)
+        normal = jm.fit("normal", x)
+        p = res.params
+        at_point = stats.t(float(p["df"]), float(p["loc"]), float(p["scale"])).logpdf(x).sum()
+        assert np.isfinite(float(res.loglik))
+        assert float(res.loglik) == pytest.approx(at_point, rel=1e-9)
+        assert abs(float(res.loglik) - float(normal.loglik)) < 1.0
+
+
+@pytest.mark.parametrize(
+    "family, x",
+    [
+        ("normal", np.array([3.0])),
+        ("normal", np.full(10, 3.0)),
+        ("normal", np.full(10, 1e9, np.float32)),
+        ("weibull", np.full(10, 3.0)),
+        ("gamma", np.full(10, 3.0)),
+        ("logistic", np.full(5, -2.0)),
+    ],
+)
+def test_degenerate_single_fits_say_so(family, x):
+    # As fit_many flags them (it refuses a single value: too few): status
+    # DEGENERATE, not converged.
+    res = _quiet_fit(family, x)
+    assert int(res.status) == Status.DEGENERATE
+    assert not bool(res.converged)
+    assert "degenerate" in res.message
+
+
+def test_constant_data_of_a_one_parameter_family_is_a_regular_fit():
+    res = jm.fit("exponential", np.full(10, 4.0))
+    assert bool(res.converged)
+    assert float(res.params["rate"]) == pytest.approx(0.25, rel=1e-14)
+
+
+def test_subnormal_values_are_refused_when_they_matter():
+    with pytest.raises(ValueError, match=r"x\[0\]=1e-310.*subnormal"):
+        jm.fit("lognormal", np.array([1e-310, 1.0, 2.0]))
+    tiny = np.random.default_rng(0).normal(size=10) * 1e-310
+    with pytest.raises(ValueError, match=r"10 subnormal value\(s\)"):
+        jm.fit("normal", tiny)
+    with pytest.raises(ValueError, match=r"x\[0\]=9.9999\d*e-41.*subnormal"):
+        jm.fit("weibull", np.array([1e-40, 1.0, 2.0], np.float32))
+    # Where they do not matter (a normal fit with one among normal numbers), the fit runs.
+    res = jm.fit("normal", np.array([1e-310, 1.0, 2.0]))
+    assert float(res.params["loc"]) == pytest.approx(1.0, rel=1e-15)
+
+
+def test_params_in_the_family_order_everywhere():
+    rng = np.random.default_rng(0)
+    data = [2 * rng.weibull(1.5, 100), 2 * rng.weibull(2.0, 80)]
+    order = ["shape", "scale"]
+    assert list(jm.fit("weibull", data[0]).params) == order
+    many = jm.fit_many("weibull", data)
+    assert list(many.params) == order
+    assert list(many[1].params) == order and list(many[1].stderr) == order
+    x = np.concatenate(data)
+    groups = jm.fit_groups("weibull", x, np.repeat(["a", "b"], [100, 80]))
+    assert list(groups["b"].params) == order and list(groups["b"].stderr) == order
+    shape, scale = groups["b"].params.values()
+    ref = jm.fit("weibull", data[1])
+    assert float(shape) == pytest.approx(float(ref.params["shape"]), rel=1e-10)
+    assert float(scale) == pytest.approx(float(ref.params["scale"]), rel=1e-10)
