@@ -167,7 +167,7 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None)
         x = standard.apply(x)
         init, fixed = standard.params_in(family, init), standard.params_in(family, fixed)
     if plan.path == "closed_form":
-        estimate = {k: jnp.asarray(v, x.dtype) for k, v in family.closed_form(x, w).items()}
+        estimate = _closed_form(family, x_data, w, standard)
         u_hat, unflatten = flatten_params(family.to_unconstrained(estimate), free)
         exact = estimate
         if family.closed_form_checks_values and reduce is None and w is None:
@@ -258,6 +258,24 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None)
         standard=standard,
     )
     return out, n_invalid
+
+
+def _closed_form(family: Family, x, w, standard: Standardization | None):
+    """The closed-form estimate in the fit's units: computed on the
+    standardized data where :meth:`Standardization.needed`, else on the data
+    as given and mapped (exactly: no shift, a power of two), so that data of
+    ordinary magnitude are read once, with no standardized copy."""
+
+    def on(v):
+        return {k: jnp.asarray(e, x.dtype) for k, e in family.closed_form(v, w).items()}
+
+    if standard is None:
+        return on(x)
+    return jax.lax.cond(
+        standard.needed(x.dtype),
+        lambda: on(standard.apply(x)),
+        lambda: standard.params_in(family, on(x)),
+    )
 
 
 def _fit_finished_body(family: Family, plan: FitPlan, x, w, init, fixed, key):

@@ -55,6 +55,15 @@ class Standardization(NamedTuple):
         """``(x - a) / b`` (exact)."""
         return (x - self.shift.astype(x.dtype)) * self._power(-1, x.dtype)
 
+    def needed(self, dtype) -> jax.Array:
+        """Whether the data are offset or far enough from unit magnitude
+        (``|e|`` above an eighth of the dtype's exponent range) that a closed
+        form computed on them as given could lose digits, overflow or
+        underflow (the closed-form path standardizes only then: its sums over
+        a standardized copy cost a pass more)."""
+        limit = np.finfo(dtype).maxexp // 8
+        return (self.shift != 0) | (jnp.abs(self.exponent) > limit)
+
     def log_scale(self, dtype) -> jax.Array:
         """``log b``: the standardized log-likelihood minus ``n log b`` is the data's."""
         return self.exponent.astype(dtype) * np.log(2.0).astype(dtype)
