@@ -196,3 +196,22 @@ def test_params_in_the_family_order_everywhere():
     ref = jm.fit("weibull", data[1])
     assert float(shape) == pytest.approx(float(ref.params["shape"]), rel=1e-10)
     assert float(scale) == pytest.approx(float(ref.params["scale"]), rel=1e-10)
+
+
+@pytest.mark.parametrize("kappa", [1e4, 1e8, 1e10])
+def test_von_mises_at_high_concentration_converges(kappa):
+    # The MLE of kappa solves A(kappa) = Rbar; for large kappa A(k) ~ 1 - 1/(2k),
+    # so kappa ~ 1 / (2 (1 - Rbar)), and its standard error is kappa sqrt(2/n).
+    x = 1.0 + np.random.default_rng(0).vonmises(0.0, kappa, 1000)
+    res = jm.fit("von_mises", x)
+    assert bool(res.converged), res.message
+    d = x - float(res.params["loc"])
+    one_minus_rbar = np.mean(2 * np.sin(d / 2) ** 2)  # 1 - mean cos(d), no cancellation
+    k_hat = float(res.params["concentration"])
+    assert k_hat == pytest.approx(1 / (2 * one_minus_rbar), rel=1e-3)
+    assert float(res.stderr["concentration"]) == pytest.approx(
+        k_hat * np.sqrt(2 / x.size), rel=1e-2
+    )
+    assert float(res.params["loc"]) == pytest.approx(
+        np.arctan2(np.sin(x).mean(), np.cos(x).mean()), abs=1e-12
+    )
