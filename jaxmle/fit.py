@@ -208,13 +208,15 @@ def fit(
         )
     if is_sharded(xv):
         estimates = finish(family, fixed_v, free_names(family, fixed_v), out)
-    out = _flag_degenerate(out, estimates, xv, w, n_data)
+    out, estimates = _flag_degenerate(out, estimates, xv, w, n_data)
     refit = RefitData(x=xv, w=w, fixed=fixed_v, options=options)
     result = _result(family, plan.method, fixed_v, out, xv, refit, estimates)
     return with_cov_type(result, fixed_v, xv, w, cov_type)
 
 
-def _flag_degenerate(out: FitOutput, estimates: Estimates, x, w, n_data: int) -> FitOutput:
+def _flag_degenerate(
+    out: FitOutput, estimates: Estimates, x, w, n_data: int
+) -> tuple[FitOutput, Estimates]:
     """``out`` with the status ``DEGENERATE`` where every value (of positive
     weight) is the same and the fit did not end at a finite, converged point
     (a normal's scale 0, a Weibull's shape running off to infinity), as
@@ -227,7 +229,7 @@ def _flag_degenerate(out: FitOutput, estimates: Estimates, x, w, n_data: int) ->
         and all(np.all(np.isfinite(np.asarray(v))) for v in estimates.params.values())
     )
     if regular:
-        return out
+        return out, estimates
     values = np.asarray(x[:n_data])
     subnormal = (values != 0) & (np.abs(values) < np.finfo(values.dtype).tiny)
     if subnormal.any():  # all flushed to 0 on the device, or enough to matter
@@ -240,9 +242,16 @@ def _flag_degenerate(out: FitOutput, estimates: Estimates, x, w, n_data: int) ->
     if w is not None:
         values = values[np.asarray(w[:n_data]) > 0]
     if values.size == 0 or not np.all(values == values[:1]):
-        return out
+        return out, estimates
     status = np.asarray(Status.DEGENERATE, np.asarray(report.status).dtype)
-    return out._replace(report=report._replace(status=status))
+    return out._replace(report=report._replace(status=status)), _no_stderr(estimates)
+
+
+def _no_stderr(est: Estimates) -> Estimates:
+    """``est`` with NaN covariance and standard errors (a degenerate fit has
+    no regular MLE: no standard error is meaningful)."""
+    nan = {k: np.full_like(np.asarray(v), np.nan) for k, v in est.stderr.items()}
+    return est._replace(cov=np.full_like(np.asarray(est.cov), np.nan), stderr=nan)
 
 
 def _result(family, method, fixed, out, x_for_diagnose, refit, estimates=None) -> FitResult:

@@ -32,7 +32,7 @@ from jaxmle._engine.output import Estimates, FitOutput
 from jaxmle._engine.refit import RefitData
 from jaxmle.families.base import Family
 from jaxmle.inference.bootstrap import BootstrapResult, bootstrap
-from jaxmle.inference.delta import Derived, delta_method
+from jaxmle.inference.delta import Derived, delta_method, on_boundary
 from jaxmle.inference.profile import profile_conf_int
 from jaxmle.status import Status, status_message
 
@@ -176,7 +176,7 @@ class FitResult:
             raise TypeError("message of a batched result: index it first")
         if self.note:
             return f"{status_message(int(self.status))}: {self.note}"
-        if self.method == "closed_form":
+        if self.method == "closed_form" and self.status == _CONVERGED:
             msg = "closed-form MLE"
             bad = [k for k, v in self.stderr.items() if not np.all(np.isfinite(np.asarray(v)))]
             if bad:
@@ -232,7 +232,10 @@ class FitResult:
             raise ValueError(f"level must be in (0, 1), got {level!r}")
         if method == "profile":
             refit = self._refit_data("profile intervals")
-            return profile_conf_int(self.family, self.params, self.free_names, refit, level)
+            skip = self._not_inferable("profile")
+            return profile_conf_int(
+                self.family, self.params, self.free_names, refit, level, skip=skip
+            )
         if method == "bootstrap":
             return self.bootstrap(**kwargs).conf_int(level, "bca")
         if method != "wald":
@@ -289,6 +292,7 @@ class FitResult:
         return bootstrap(
             self.family, self.params, self.free_names, self.method, refit,
             n=n, kind=kind, key=key, replicates_per_call=replicates_per_call,
+            skip=self._not_inferable("bootstrap"),
         )  # fmt: skip
 
     def _refit_data(self, what: str) -> RefitData:
@@ -298,6 +302,46 @@ class FitResult:
                 "transformed fit); refit with jm.fit on an in-memory array"
             )
         return self.refit
+
+    def _not_inferable(self, method: str) -> tuple[str, ...]:
+        """Per dataset (one for a single fit), why its fit cannot carry
+        ``method``'s inference (``""`` where it can). A profile needs the
+        maximum of a finite likelihood: a converged fit, or a degenerate one
+        whose estimate is exactly on the boundary of the parameter space (it
+        gets its one-sided interval); the bootstrap needs a converged fit with
+        a finite estimate inside the parameter space."""
+        status = np.asarray(self.status).reshape(-1)
+        b = status.shape[0]
+        notes = (self.note,) if isinstance(self.note, str) else tuple(self.note)
+        notes = notes or ("",) * b
+        nan, finite = np.zeros(b, bool), np.ones(b, bool)
+        for k in self.free_names:
+            v = np.asarray(self.params[k], float).reshape(b, -1)
+            nan |= np.isnan(v).any(1)
+            finite &= np.isfinite(v).all(1)
+        edge = np.broadcast_to(on_boundary(self.family, self.params, self.free_names), b)
+        edge = np.asarray(edge).reshape(b)
+        loglik = np.isfinite(np.asarray(self.loglik, float)).reshape(b)
+        out = []
+        for i in range(b):
+            s = Status(int(status[i]))
+            why = status_message(s) + (f": {notes[i]}" if notes[i] else "")
+            exact = method == "profile" and edge[i] and loglik[i] and not nan[i]
+            if s == Status.CONVERGED or (s == Status.DEGENERATE and exact):
+                why = ""
+            if not why and nan[i]:
+                why = "its estimate is NaN"
+            if not why and not loglik[i]:
+                why = "its log-likelihood is not finite"
+            if not why and method == "bootstrap" and edge[i]:
+                why = (
+                    "its estimate is on the boundary of the parameter space, where the "
+                    "bootstrap is not valid; use conf_int(method='profile')"
+                )
+            if not why and method == "bootstrap" and not finite[i]:
+                why = "its estimate is not finite"
+            out.append(why)
+        return tuple(out)
 
     def to_scipy(self):
         """The fitted distribution as a frozen ``scipy.stats`` object."""

@@ -160,6 +160,9 @@ def test_degenerate_single_fits_say_so(family, x):
     assert int(res.status) == Status.DEGENERATE
     assert not bool(res.converged)
     assert "degenerate" in res.message
+    # No standard error (and no confident Wald interval) for a degenerate fit.
+    assert all(np.isnan(float(v)) for v in res.stderr.values())
+    assert all(np.isnan(float(v)).all() for pair in res.conf_int().values() for v in pair)
 
 
 def test_constant_data_of_a_one_parameter_family_is_a_regular_fit():
@@ -215,3 +218,34 @@ def test_von_mises_at_high_concentration_converges(kappa):
     assert float(res.params["loc"]) == pytest.approx(
         np.arctan2(np.sin(x).mean(), np.cos(x).mean()), abs=1e-12
     )
+
+
+def test_streamed_fits_at_extreme_magnitudes():
+    # Chunked Newton passes and streamed sufficient statistics work in the
+    # units of the first chunk: the fit of c x is the image of the fit of x.
+    rng = np.random.default_rng(0)
+    w = 3 * rng.weibull(1.7, 20_000)
+    base = jm.fit("weibull", w, chunk_size=4096)
+    g = rng.gamma(2.5, 1 / 1.5, 1 << 20)  # a host array this long streams its statistics
+    base_g = jm.fit("gamma", g)
+    for c in (1e200, 1e-200):
+        res = jm.fit("weibull", w * c, chunk_size=4096)
+        assert bool(res.converged)
+        assert float(res.params["scale"]) == pytest.approx(
+            c * float(base.params["scale"]), rel=1e-10
+        )
+        assert float(res.params["shape"]) == pytest.approx(float(base.params["shape"]), rel=1e-10)
+        assert float(res.stderr["scale"]) == pytest.approx(
+            c * float(base.stderr["scale"]), rel=1e-8
+        )
+        assert float(res.loglik) == pytest.approx(
+            float(base.loglik) - w.size * np.log(c), rel=1e-12
+        )
+        res_g = jm.fit("gamma", g * c)
+        assert bool(res_g.converged)
+        assert float(res_g.params["rate"]) == pytest.approx(
+            float(base_g.params["rate"]) / c, rel=1e-10
+        )
+        assert float(res_g.params["shape"]) == pytest.approx(
+            float(base_g.params["shape"]), rel=1e-10
+        )

@@ -348,6 +348,17 @@ _SHARDED_SCRIPT = textwrap.dedent(
                      "converged": bool(spread.converged),
                      "dtype": str(next(iter(spread.params.values())).dtype)}
     out["float32"] = f32
+    # Extreme magnitudes and offsets: the shards fit in the global array's units.
+    extreme = {}
+    for name, x in (("weibull", rng.weibull(1.5, 10_000) * 2e200),
+                    ("logistic", 1e9 + rng.logistic(size=10_000)),
+                    ("gamma", rng.gamma(2.0, 1.5, 10_000) * 1e-250)):
+        one = jm.fit(name, x)
+        spread = jm.fit(name, x, devices=jax.devices())
+        extreme[name] = {"one": {k: float(v) for k, v in one.params.items()},
+                         "many": {k: float(v) for k, v in spread.params.items()},
+                         "converged": [bool(one.converged), bool(spread.converged)]}
+    out["extreme"] = extreme
     print(json.dumps(out))
     """
 )
@@ -361,6 +372,10 @@ def test_sharded_fits_match_one_device():
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
+    for name, row in out.pop("extreme").items():
+        assert row["converged"] == [True, True], name
+        for k, v in row["one"].items():
+            assert row["many"][k] == pytest.approx(v, rel=1e-9), (name, k)
     for name, row in out.pop("float32").items():
         assert row["dtype"] == "float32" and row["converged"], (name, row)
         for k, v in row["one"].items():

@@ -156,14 +156,31 @@ def _batch_body(family, plan, x, w, init, fixed, key, n_free) -> BatchOutput:
             return v
         return jnp.where(invalid.reshape((-1,) + (1,) * (v.ndim - 1)), jnp.nan, v)
 
-    finite = jnp.isfinite(out.loglik) & jax.tree.reduce(
-        jnp.logical_and,
-        jax.tree.map(lambda v: jnp.all(jnp.isfinite(v.reshape(v.shape[0], -1)), axis=1), est),
+    # Degenerate: all values equal and the fit did not end at a finite,
+    # converged point (jm.fit's rule: a Poisson's rate 0 for all-zero counts
+    # is a closed-form MLE on the boundary, a normal's scale 0 is not).
+    regular = (
+        jnp.isfinite(out.loglik)
+        & (out.report.status == Status.CONVERGED)
+        & jax.tree.reduce(
+            jnp.logical_and,
+            jax.tree.map(
+                lambda v: jnp.all(jnp.isfinite(v.reshape(v.shape[0], -1)), axis=1), est.params
+            ),
+        )
     )
-    degenerate = ~invalid & all_equal & ~finite
+    degenerate = ~invalid & all_equal & ~regular
     fixed_vals = {k: jnp.broadcast_to(v, (x.shape[0], *v.shape)) for k, v in fixed.items()}
     est = jax.tree.map(blank, est)
-    est = est._replace(params={**est.params, **fixed_vals})
+    # A degenerate fit has no standard errors (no regular MLE): NaN, not 0.
+    def unsure(v):
+        return jnp.where(degenerate.reshape((-1,) + (1,) * (v.ndim - 1)), jnp.nan, v)
+
+    est = est._replace(
+        params={**est.params, **fixed_vals},
+        cov=unsure(est.cov),
+        stderr={k: unsure(v) for k, v in est.stderr.items()},
+    )
     report = jax.tree.map(blank, out.report)
     status = jnp.where(degenerate, Status.DEGENERATE, report.status)
     report = report._replace(

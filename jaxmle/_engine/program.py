@@ -140,16 +140,17 @@ def canonical_point(family: Family, free, unflatten, u_hat):
     return flatten_params(family.to_unconstrained({k: canonical[k] for k in free}), free)[0]
 
 
-def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None):
+def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None, standard=None):
     """The whole fit of ``family`` to in-memory data: ``(FitOutput, n_invalid)``.
 
     ``reduce`` (set by :mod:`jaxmle._engine.sharding` inside ``shard_map``)
     sums partial results across devices; ``None`` on one device.
 
-    On one device the fit is made in standardized units
-    (:mod:`jaxmle._engine.standardize`): ``xs = (x - a) / b``, exact, with
-    ``init`` and ``fixed`` mapped alike; the output says so (its
-    ``standard``) and its log-likelihood is the data's.
+    The fit is made in standardized units (:mod:`jaxmle._engine.standardize`):
+    ``xs = (x - a) / b``, exact, with ``init`` and ``fixed`` mapped alike; the
+    output says so (its ``standard``) and its log-likelihood is the data's.
+    On one device the units come from ``x``; sharded fits pass ``standard``,
+    made from the global array.
     """
     combine = (lambda v: v) if reduce is None else reduce
     free = free_names(family, fixed)
@@ -157,7 +158,8 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None)
     n = combine(n_here)
     n_local = None if reduce is None else n_here
     exact = None
-    standard = standardization(family, x) if reduce is None else None
+    if reduce is None:
+        standard = standardization(family, x)
 
     if plan.path == "statistics":
         sums, n_invalid = statistics_pass(family, plan, x, w, reduce, standard)

@@ -27,6 +27,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from jaxmle._engine.output import FitOutput
 from jaxmle._engine.plan import FitPlan, newton_plan
 from jaxmle._engine.program import fit_body
+from jaxmle._engine.standardize import Standardization, standardization
 from jaxmle._engine.validation import free_names
 from jaxmle.families.base import Family
 
@@ -82,6 +83,15 @@ def _mesh_of(x: jax.Array) -> tuple[Mesh, str]:
     return Mesh(np.array(devices), (_AXIS,)), _AXIS
 
 
+def _in_data_units(family: Family, method: str, x, w, std: Standardization | None):
+    """``family.closed_form`` or ``family.init`` computed in the fit's units
+    and returned in the data's (no sum over raw data of extreme magnitude)."""
+    fn = getattr(family, method)
+    if std is None:
+        return fn(x, w)
+    return std.params_out(family, fn(std.apply(x), w))
+
+
 def fit_sharded(
     family: Family, plan: FitPlan, x: jax.Array, w, init, fixed, key
 ) -> tuple[FitOutput, jax.Array]:
@@ -107,14 +117,16 @@ def fit_sharded(
     w = jax.device_put(w, sharding)
 
     free = free_names(family, fixed)
+    # The fit's units, from the global array (every device uses the same).
+    std = jax.jit(standardization, static_argnums=0)(family, x)
     if plan.path == "closed_form":  # Newton from the closed form on the global array
-        estimate = jax.jit(family.closed_form)(x, w)
+        estimate = jax.jit(_in_data_units, static_argnums=(0, 1))(family, "closed_form", x, w, std)
         init = {k: estimate[k] for k in free}
         plan = newton_plan(plan, family, x.dtype)
         if plan.path == "statistics":  # the start is the estimate: Newton on the data
             plan = replace(plan, path="newton")
     elif plan.path == "newton":
-        start = jax.jit(family.init)(x, w)
+        start = jax.jit(_in_data_units, static_argnums=(0, 1))(family, "init", x, w, std)
         init = {**{k: start[k] for k in free}, **init}
     init = {k: jnp.asarray(v, x.dtype) for k, v in init.items()}
 
@@ -122,7 +134,7 @@ def fit_sharded(
         return jax.tree.map(lambda t: jax.lax.psum(t, axis), tree)
 
     def local(xs, ws):
-        return fit_body(family, plan, xs, ws, init, fixed, key, reduce=psum)
+        return fit_body(family, plan, xs, ws, init, fixed, key, reduce=psum, standard=std)
 
     program = jax.jit(_shard_map(local, mesh, in_specs=(P(axis), P(axis)), out_specs=P()))
     return program(x, w)

@@ -45,6 +45,7 @@ from jaxmle._engine.plan import (
     newton_plan,
 )
 from jaxmle._engine.program import canonical_point, solve_finished_program
+from jaxmle._engine.standardize import Standardization, standardization
 from jaxmle._engine.validation import (
     check_data_values,
     convert,
@@ -221,9 +222,14 @@ class ChunkSource:
 # ---- per-chunk programs (compiled once per family, chunk shape and plan) ----
 
 
+def _units(std: Standardization | None, xc):
+    """The chunk in the fit's units."""
+    return xc if std is None else std.apply(xc)
+
+
 @partial(jax.jit, static_argnums=0)
-def _chunk_statistics(family, xc, wc):
-    sums = reduce_terms(family.statistics, xc, wc)
+def _chunk_statistics(family, std, xc, wc):
+    sums = reduce_terms(lambda d: family.statistics(_units(std, d)), xc, wc)
     # Statistics are non-finite outside the support (the Family contract).
     finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(t)) for t in sums]))
     n = xc.shape[0] if wc is None else jnp.sum(wc)
@@ -231,12 +237,12 @@ def _chunk_statistics(family, xc, wc):
 
 
 @partial(jax.jit, static_argnums=(0, 1))
-def _chunk_derivatives(family, order, u, template, fixed, xc, wc):
+def _chunk_derivatives(family, order, u, template, fixed, std, xc, wc):
     free = free_names(family, fixed)
     _, unflatten = flatten_params(template, free)
 
     def terms(v, d):
-        return family.logpdf(family.to_constrained(unflatten(v)) | fixed, d)
+        return family.logpdf(family.to_constrained(unflatten(v)) | fixed, _units(std, d))
 
     out = derivative_pass(terms, u, xc, wc, order=order)
     bad = invalid_mask(family, xc)
@@ -343,10 +349,12 @@ def fit_stream(
     plan = newton_plan(plan, family, dtype)  # closed forms need the data at once
     free = free_names(family, fixed_v)
     passes = 0
+    # The fit's units (:mod:`jaxmle._engine.standardize`), from the first chunk.
+    std = _first_units(family, jnp.asarray(first))
 
     if plan.path == "statistics":
-        sums, n = _stream_sum(source, partial(_chunk_statistics, family))
-        out, estimates = solve_finished_program(family, plan, sums, n, init_v, fixed_v)
+        sums, n = _stream_sum(source, partial(_chunk_statistics, family, std))
+        out, estimates = solve_finished_program(family, plan, sums, n, init_v, fixed_v, std)
         return StreamFit(out, plan, fixed_v, estimates)
     if not source.reiterable:
         raise TypeError(
@@ -354,18 +362,21 @@ def fit_stream(
             "one-shot iterator: pass a list of chunks, an array or memmap, or a "
             "function that returns a fresh iterator of chunks"
         )
-    # Start from the family's init on the first chunk.
-    start = {**family.init(jnp.asarray(first), None), **init_v}
+    # Start from the family's init on the first chunk (in the fit's units).
+    init_s, fixed_s = init_v, fixed_v
+    if std is not None:
+        init_s, fixed_s = std.params_in(family, init_v), std.params_in(family, fixed_v)
+    start = {**family.init(_units(std, jnp.asarray(first)), None), **init_s}
     start = {k: jnp.asarray(start[k], dtype) for k in free}
     u_start = family.to_unconstrained(start)  # the layout of u (a Cholesky factor's, ...)
     u0, unflatten = flatten_params(u_start, free)
 
     def full_pass(u, order=2):
-        program = partial(_chunk_derivatives, family, order, u, u_start, fixed_v)
+        program = partial(_chunk_derivatives, family, order, u, u_start, fixed_s, std)
         return _stream_sum(source, program)
 
     if plan.path == "minibatch":
-        u0 = _stream_minibatch(family, plan, source, x, u0, u_start, fixed_v, full_pass, key)
+        u0 = _stream_minibatch(family, plan, source, x, u0, u_start, fixed_s, full_pass, key, std)
         passes += plan.epochs + 1
         settings = (plan.polish_max_iter, plan.polish_gtol, float(np.sqrt(plan.polish_gtol)))
     else:
@@ -378,16 +389,22 @@ def fit_stream(
         state = state._replace(u=u_c, hess=-h / n)
         passes += 1
 
+    log_b = 0.0 if std is None else std.log_scale(n.dtype)
     out = FitOutput(
         u_parts=unflatten(state.u),
         hess_u=state.hess,
         exact=None,
-        loglik=-n * state.value,
+        loglik=-n * (state.value + log_b),
         n=n,
         n_passes=jnp.asarray(passes, jnp.int32),
         report=newton_report(state),
+        standard=std,
     )
     return StreamFit(out, plan, fixed_v)
+
+
+# The change of units of a stream, from its first chunk (one small program).
+_first_units = jax.jit(standardization, static_argnums=0)
 
 
 def _prepend(first: np.ndarray, rest: Iterator) -> Iterator:
@@ -408,7 +425,7 @@ def _stream_newton(full_pass, u0, max_iter, gtol, xtol):
     return state, passes, n
 
 
-def _stream_minibatch(family, plan, source, x, u0, template, fixed, full_pass, key):
+def _stream_minibatch(family, plan, source, x, u0, template, fixed, full_pass, key, std):
     """Mini-batch optax epochs over the streamed chunks; returns the point to polish."""
     (_, _, hess0), n = full_pass(u0)
     scale = curvature_scale(-hess0 / n)
@@ -422,7 +439,7 @@ def _stream_minibatch(family, plan, source, x, u0, template, fixed, full_pass, k
     def chunk_steps(z, opt_state, xc, wc, k):
         def batch_value(z, idx):
             u = u0 + z / scale
-            lp = family.logpdf(family.to_constrained(unflatten(u)) | fixed, xc[idx])
+            lp = family.logpdf(family.to_constrained(unflatten(u)) | fixed, _units(std, xc[idx]))
             wb = wc[idx]
             return -jnp.sum(jnp.where(wb > 0, wb * lp, 0.0)) * (n / b) / n
 

@@ -13,20 +13,33 @@ accelerated, Efron 1987), whose acceleration
 :math:`a = \sum_i U_i^3 / (6 (\sum_i U_i^2)^{3/2})` comes from the empirical
 influence of each observation on the estimate, :math:`U_i = e_j^T A^{-1} s_i`
 (:math:`s_i` the per-sample score and :math:`A` the observed information):
-the influence function of an M-estimator, with no jackknife refits.
+the influence function of an M-estimator, with no jackknife refits. Where
+BCa's bias correction :math:`z_0 = \Phi^{-1}(\#\{\theta^*_b < \hat\theta\}/B)`
+or its acceleration is undefined (every replicate equal, every replicate on one
+side of the estimate, :math:`a` not finite, or :math:`1 - a(z_0 + z_q) \le 0`),
+the interval falls back to the percentile interval with a
+:class:`~jaxmle.ModelWarning` naming the parameter and the datasets.
+
+Honest failures: a fit that did not converge, was flagged by ``fit_many``, or
+whose estimate is NaN or on the boundary of the parameter space (where the
+bootstrap is not valid) is not bootstrapped: its replicates, standard errors
+and intervals are NaN, with a :class:`~jaxmle.ConvergenceWarning` naming the
+dataset and why. A replicate counts if its fit converged, or if its data are
+degenerate with the estimate exactly on the boundary (a resample of 0 successes
+has :math:`\hat p = 0`); a statistic of fewer than two replicates is NaN.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import ndtr, ndtri
 
 from jaxmle._engine.batch import datasets_per_call, free_dimension, run_batch
 from jaxmle._engine.buckets import bucket_length
@@ -41,9 +54,9 @@ from jaxmle._engine.plan import (
 )
 from jaxmle._engine.refit import RefitData
 from jaxmle.families.base import Family, flatten_params
-from jaxmle.inference.delta import Derived
+from jaxmle.inference.delta import Derived, on_boundary
 from jaxmle.linalg import sym_solve
-from jaxmle.status import ConvergenceWarning, Status
+from jaxmle.status import ConvergenceWarning, ModelWarning, Status
 
 __all__ = ["BootstrapResult", "bootstrap"]
 
@@ -86,14 +99,15 @@ class BootstrapResult:
     def conf_int(self, level: float = 0.95, method: str = "bca") -> dict[str, tuple[Any, Any]]:
         """``{name: (lower, upper)}`` by ``method``: ``"percentile"``,
         ``"basic"`` or ``"bca"`` (default)."""
-        return {k: self._interval(k, None, level, method) for k in self.replicates}
+        return {k: self._interval(k, level, method) for k in self.replicates}
 
     def delta(self, fn: Callable[[dict], Any], level: float = 0.95, method: str = "bca") -> Derived:
         """Bootstrap standard error and interval of ``fn(params)``."""
         values = self._apply(fn)
         est = np.asarray(_apply_one(fn, self.params, self.batched))
         accel = self.acceleration(fn) if method == "bca" else 0.0
-        lo, hi = _interval(values, est, self.converged, accel, level, method)
+        where = (self.family_name, "fn(params)", self.batched)
+        lo, hi = _interval(values, est, self.converged, accel, level, method, where)
         return Derived(est, _nanstd(values, self.converged), lo, hi, level, method)
 
     def _apply(self, fn):
@@ -113,11 +127,12 @@ class BootstrapResult:
             g = jax.vmap(g)
         return np.asarray(g({k: jnp.asarray(v) for k, v in full.items()}))
 
-    def _interval(self, name, fn, level, method):
+    def _interval(self, name, level, method):
         reps = np.asarray(self.replicates[name])
         est = np.asarray(self.estimate[name])
-        infl = self.acceleration(name) if method == "bca" else 0.0
-        return _interval(reps, est, self.converged, infl, level, method)
+        accel = self.acceleration(name) if method == "bca" else 0.0
+        where = (self.family_name, repr(name), self.batched)
+        return _interval(reps, est, self.converged, accel, level, method, where)
 
     def __repr__(self) -> str:
         n = np.shape(self.converged)[-1]
@@ -141,8 +156,15 @@ class _Getter:
 
 
 def _nanstd(v, ok):
+    """The standard deviation (ddof 1) over the replicate axis of the
+    replicates where ``ok``; NaN with fewer than two."""
     v = np.where(_expand(ok, np.asarray(v)), v, np.nan)
-    return np.nanstd(v, axis=-1 - (np.ndim(v) - np.ndim(ok)), ddof=1)
+    axis = np.ndim(ok) - 1
+    count = np.sum(~np.isnan(v), axis=axis)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: NaN
+        sd = np.nanstd(v, axis=axis, ddof=1)
+    return np.where(count >= 2, sd, np.nan)
 
 
 def _expand(ok, v):
@@ -157,48 +179,103 @@ def _apply_one(fn, params, batched):
     return jnp.asarray(fn(params))
 
 
-def _interval(reps, est, ok, accel, level, method):
-    """Per-dataset (leading axes) interval over the replicate axis."""
+_NORMAL = NormalDist()
+_ndtr = np.vectorize(_NORMAL.cdf, otypes=[float])
+_ndtri = np.vectorize(lambda p: _NORMAL.inv_cdf(p) if 0.0 < p < 1.0 else np.nan, otypes=[float])
+
+
+def _interval(reps, est, ok, accel, level, method, where=("", "", False)):
+    """Per-dataset (leading axes) interval over the replicate axis; ``where``:
+    ``(family name, quantity, batched)`` for the warnings."""
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     if method not in INTERVALS:
         raise ValueError(f"unknown interval {method!r}; choose one of {', '.join(INTERVALS)}")
     reps = np.asarray(reps, float)
     ok = np.asarray(ok)
-    axis = ok.ndim - 1  # the replicate axis
     reps = np.where(_expand(ok, reps), reps, np.nan)
-    alpha = (1.0 - level) / 2.0
-    if method in ("percentile", "basic"):
-        lo = np.nanquantile(reps, alpha, axis=axis)
-        hi = np.nanquantile(reps, 1.0 - alpha, axis=axis)
-        if method == "basic":
-            lo, hi = 2 * est - hi, 2 * est - lo
-        return lo, hi
-    # BCa: bias correction z0 and acceleration a; quantile levels per dataset.
-    count = np.sum(~np.isnan(reps), axis=axis)
-    below = np.sum(reps < np.expand_dims(est, axis), axis=axis)
-    ties = np.sum(reps == np.expand_dims(est, axis), axis=axis)
-    prop = np.clip((below + 0.5 * ties) / np.maximum(count, 1), 1e-10, 1 - 1e-10)
-    z0 = np.asarray(ndtri(prop))
-    a = np.asarray(accel)
-    out = []
-    for q in (alpha, 1.0 - alpha):
-        zq = float(ndtri(q))
-        adj = np.asarray(ndtr(z0 + (z0 + zq) / (1.0 - a * (z0 + zq))))
-        out.append(_quantile_per_row(reps, adj, axis))
-    return out[0], out[1]
-
-
-def _quantile_per_row(reps, probs, axis):
-    if axis == 0:
-        return np.nanquantile(reps, float(probs), axis=0)
-    moved = np.moveaxis(reps, axis, -1)
+    # rows (dataset, then the quantity's own axes) x replicates
+    moved = np.moveaxis(reps, ok.ndim - 1, -1)
+    shape = moved.shape[:-1]
     flat = moved.reshape(-1, moved.shape[-1])
-    pr = np.broadcast_to(probs, moved.shape[:-1]).reshape(-1)
-    res = np.array(
-        [np.nanquantile(r, p) if np.isfinite(p) else np.nan for r, p in zip(flat, pr, strict=True)]
-    )
-    return res.reshape(moved.shape[:-1])
+    est = np.broadcast_to(np.asarray(est, float), shape).reshape(-1)
+    count = np.sum(~np.isnan(flat), axis=1)
+    alpha = (1.0 - level) / 2.0
+    if method == "bca":  # a pair of quantile levels per row
+        a = np.asarray(accel, float)
+        a = np.broadcast_to(a.reshape(a.shape + (1,) * (len(shape) - a.ndim)), shape).reshape(-1)
+        probs, why = _bca_levels(flat, est, a, alpha)
+        _warn_fallback(why, count, shape, where)
+        out = np.full((flat.shape[0], 2), np.nan)
+        for i in np.flatnonzero(count >= 2):
+            out[i] = np.nanquantile(flat[i], probs[i])
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: NaN
+            out = np.nanquantile(flat, [alpha, 1.0 - alpha], axis=1).T
+    out[count < 2] = np.nan  # fewer than two replicates: no interval
+    lo, hi = out[:, 0].reshape(shape), out[:, 1].reshape(shape)
+    if method == "basic":
+        e = est.reshape(shape)
+        lo, hi = 2 * e - hi, 2 * e - lo
+    return lo, hi
+
+
+def _bca_levels(flat, est, accel, alpha):
+    r"""BCa's quantile levels per row, :math:`\Phi(z_0 + (z_0 + z_q) / (1 - a (z_0 + z_q)))`
+    for :math:`q = \alpha, 1 - \alpha`, with :math:`z_0 = \Phi^{-1}((\#\{< \hat\theta\}
+    + \#\{= \hat\theta\} / 2) / B)`; where they are undefined, the
+    percentile levels and why (``""`` where defined)."""
+    count = np.sum(~np.isnan(flat), axis=1)
+    e = est[:, None]
+    prop = (np.sum(flat < e, axis=1) + 0.5 * np.sum(flat == e, axis=1)) / np.maximum(count, 1)
+    z0 = _ndtri(prop)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
+        spread = np.nanmax(flat, axis=1) - np.nanmin(flat, axis=1)
+    why = np.full(flat.shape[0], "", object)
+
+    def undefined(mask, reason):
+        why[mask & (why == "")] = reason
+
+    undefined(spread == 0, "every replicate is equal")
+    undefined(~np.isfinite(z0), "every replicate is on one side of the estimate: z0 is infinite")
+    undefined(~np.isfinite(accel), "the acceleration is not finite")
+    levels = []
+    for q in (alpha, 1.0 - alpha):
+        zq = _NORMAL.inv_cdf(q)
+        with np.errstate(all="ignore"):
+            d = 1.0 - accel * (z0 + zq)
+            levels.append(_ndtr(z0 + (z0 + zq) / d))
+        undefined(~(d > 0), "the acceleration is too large: 1 - a (z0 + z) <= 0")
+    levels = np.stack(levels, 1)
+    undefined(~np.all((levels >= 0) & (levels <= 1), axis=1), "its quantile levels are undefined")
+    fallback = why != ""
+    levels[fallback] = [alpha, 1.0 - alpha]
+    return levels, why
+
+
+def _warn_fallback(why, count, shape, where):
+    """One :class:`ModelWarning` per reason BCa fell back to the percentile
+    interval (rows with fewer than two replicates are NaN, not a fallback)."""
+    family, quantity, batched = where
+    per_dataset = int(np.prod(shape[1:])) if batched else max(int(np.prod(shape)), 1)
+    for reason in sorted(set(why[(why != "") & (count >= 2)])):
+        rows = np.flatnonzero((why == reason) & (count >= 2))
+        datasets = sorted({int(r) // per_dataset for r in rows})
+        at = f" for datasets {_listing([str(d) for d in datasets])}" if batched else ""
+        warnings.warn(
+            f"{family} bootstrap: the BCa interval of {quantity}{at} is undefined ({reason}); "
+            "the percentile interval is given instead",
+            ModelWarning,
+            stacklevel=5,
+        )
+
+
+def _listing(items: list[str], most: int = 8) -> str:
+    """``a, b, c`` (at most ``most`` items, then how many more)."""
+    more = f" and {len(items) - most} more" if len(items) > most else ""
+    return ", ".join(items[:most]) + more
 
 
 def _influence_factory(family, params, free, x, w, batched):
@@ -284,6 +361,47 @@ def _model_weights(w, m, n_obs, dtype):
     return jnp.broadcast_to(row, (m, n_obs))
 
 
+def _not_bootstrapped(params, free, skip, b_data) -> list[str]:
+    """Per dataset, why it is not bootstrapped: ``skip``'s reason, or an
+    estimate that is not finite (``""``: it is bootstrapped)."""
+    reasons = list(np.broadcast_to(np.array(list(skip) or [""], object), (b_data,)))
+    for d in range(b_data):
+        finite = all(np.all(np.isfinite(np.asarray(params[k])[d])) for k in free)
+        if not reasons[d] and not finite:
+            reasons[d] = "its estimate is not finite"
+    return reasons
+
+
+def _warn_replicates(family, reasons, left_out, n, batched) -> None:
+    """The warnings for datasets not bootstrapped and replicates left out."""
+    what = "dataset {}" if batched else "the fit"
+    skipped = [f"{what.format(d)} ({r})" for d, r in enumerate(reasons) if r]
+    if skipped:
+        warnings.warn(
+            f"{family} bootstrap: not bootstrapped: {_listing(skipped)}; its replicates, "
+            "standard errors and intervals are NaN",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+    if left_out.any():
+        total = f"{int(left_out.sum())} of {n * len(reasons)}"
+        idx = np.flatnonzero(left_out)
+        at = f" (datasets {_listing([f'{d}: {left_out[d]}' for d in idx])})" if batched else ""
+        few = [str(d) for d in idx if n - left_out[d] < 2]
+        none = ""
+        if few:
+            none = (
+                f"; fewer than two counted for {'datasets ' + _listing(few) if batched else 'it'}"
+                ", whose statistics are NaN"
+            )
+        warnings.warn(
+            f"{family} bootstrap: {total} replicate fits did not converge{at}; they are left "
+            f"out of every statistic{none}",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+
+
 def bootstrap(
     family: Family,
     params: Mapping[str, Any],
@@ -294,6 +412,8 @@ def bootstrap(
     kind: str = "nonparametric",
     key: Any = 0,
     replicates_per_call: int | None = None,
+    *,
+    skip: Sequence[str] = (),
 ) -> BootstrapResult:
     """Refit ``n`` bootstrap replicates of the fit at ``params`` (made by
     ``method``) of ``refit``'s data; each dataset of a batch gets its own
@@ -308,6 +428,9 @@ def bootstrap(
         key: a PRNG key or integer seed.
         replicates_per_call: replicates per compiled call (default: about
             ``2**24`` values at a time).
+        skip: per dataset, why its fit is not to be bootstrapped (``""``: it
+            is); those datasets, and any whose estimate is not finite, get NaN
+            replicates with a :class:`~jaxmle.ConvergenceWarning`.
 
     Example:
         >>> import numpy as np, jaxmle as jm
@@ -355,13 +478,21 @@ def bootstrap(
     plan = make_plan(family, options, fixed, dtype)
     n_free = free_dimension(family, xs.shape[1:], dtype, fixed)
 
+    reasons = _not_bootstrapped(pb, free, skip, b_data)
     reps = {k: [] for k in free}
     ok = []
-    failed = 0
+    left_out = np.zeros(b_data, int)
     for d in range(b_data):
         xd = xs[d]
         wd = None if ws is None else ws[d]
         pd = {k: v[d] for k, v in pb.items()}
+        if reasons[d]:  # no refits: NaN replicates, none counted
+            for start in range(0, n, per_call):
+                m = min(per_call, n - start)
+                for k in free:
+                    reps[k].append(np.full((m, *np.shape(pd[k])), np.nan, np.asarray(pd[k]).dtype))
+                ok.append(np.zeros(m, bool))
+            continue
         init = None
         if (
             method != "closed_form"
@@ -385,17 +516,16 @@ def bootstrap(
                 family, plan, xb, wb, init_v, fixed, key_for(plan, None), n_free, per_call
             )
             status = np.asarray(out.report.status)[:m]
+            est = {k: np.asarray(out.estimates.params[k])[:m] for k in free}
             for k in free:
-                reps[k].append(np.asarray(out.estimates.params[k])[:m])
-            ok.append(status == Status.CONVERGED)
-            failed += int(np.sum(~np.isin(status, [Status.CONVERGED, Status.INVALID_DATA])))
-    if failed:
-        warnings.warn(
-            f"{family.name} bootstrap: {failed} of {n * b_data} replicate fits did not "
-            "converge; they are left out of every statistic",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
+                reps[k].append(est[k])
+            # A degenerate resample (all values equal) counts when its
+            # estimate is exactly on the boundary (0 successes: p = 0).
+            exact = (status == Status.DEGENERATE) & on_boundary(family, est, free)
+            good = (status == Status.CONVERGED) | exact
+            ok.append(good)
+            left_out[d] += int(np.sum(~good & (status != Status.INVALID_DATA)))
+    _warn_replicates(family.name, reasons, left_out, n, batched)
     per = -(-n // per_call)
     replicates = {
         k: np.stack([np.concatenate(v[d * per : (d + 1) * per]) for d in range(b_data)])

@@ -17,9 +17,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import ndtri
 
-from jaxmle.families.base import flatten_params
+from jaxmle.families.base import Family, flatten_params
 
-__all__ = ["Derived", "delta_method"]
+__all__ = ["Derived", "delta_method", "on_boundary"]
 
 
 @dataclass(frozen=True)
@@ -85,3 +85,18 @@ def delta_method(
         est, se = one(params, cov)
     z = ndtri(0.5 + 0.5 * level)
     return Derived(est, se, est - z * se, est + z * se, level, "delta")
+
+
+def on_boundary(family: Family, params: Mapping[str, Any], free: tuple[str, ...]) -> np.ndarray:
+    """Where an estimate sits exactly on the boundary of its parameter's set:
+    a scalar free parameter that is not NaN and not inside its constraint's
+    open set (Poisson's ``rate = 0``, Bernoulli's ``p`` = 0 or 1, a shape at
+    ``inf``), so that its unconstrained coordinate is infinite. Elementwise
+    over the leading (dataset, replicate) axes; host numpy, no compilation."""
+    out = np.asarray(False)  # broadcasts against any batch shape
+    for k in free:
+        constraint = family.constraints[k]
+        if constraint.event_ndim == 0:
+            v = np.asarray(params[k])
+            out = out | (~np.isnan(v) & ~np.asarray(constraint.contains(v), bool))
+    return out
