@@ -190,16 +190,25 @@ def fit(
     fixed_v, init_v = check_fixed_init(family, fixed, init, dtype)
     check_support_params(family, fixed, init, x, weights, dtype)
     plan = make_plan(family, options, fixed_v, dtype)
+    # Parameters whose MLE is on the boundary of the support (pareto's scale =
+    # min(x)) are held there by iterative fits, and reported as estimates.
+    held = _boundary_holds(family, plan, fixed_v, xv, w, dtype)
+    fit_fixed = {**held, **fixed_v}
+    if held:
+        plan = make_plan(family, options, fit_fixed, dtype)
+        init_v = {k: v for k, v in init_v.items() if k not in held}
     key = key_for(plan, key)
 
     estimates = None
     if is_sharded(xv):
-        out, n_invalid = fit_sharded(family, plan, xv, w, init_v, fixed_v, key)
+        out, n_invalid = fit_sharded(family, plan, xv, w, init_v, fit_fixed, key)
     elif plan.path == "statistics":
         sums, n_invalid, n, standard = statistics_pass_program(family, plan, xv, w)
-        out, estimates = solve_finished_program(family, plan, sums, n, init_v, fixed_v, standard)
+        out, estimates = solve_finished_program(family, plan, sums, n, init_v, fit_fixed, standard)
     else:
-        out, n_invalid, estimates = fit_finished_program(family, plan, xv, w, init_v, fixed_v, key)
+        out, n_invalid, estimates = fit_finished_program(
+            family, plan, xv, w, init_v, fit_fixed, key
+        )
     if int(n_invalid) > 0:
         check_data_values(family, np.asarray(x))
         raise ValueError(  # (the host check above explains every case it knows)
@@ -207,11 +216,51 @@ def fit(
             f"the support of {family.name} ({family.support.description})"
         )
     if is_sharded(xv):
-        estimates = finish(family, fixed_v, free_names(family, fixed_v), out)
+        estimates = finish(family, fit_fixed, free_names(family, fit_fixed), out)
+    estimates = _with_held(family, fixed_v, fit_fixed, estimates)
     out, estimates = _flag_degenerate(out, estimates, xv, w, n_data)
     refit = RefitData(x=xv, w=w, fixed=fixed_v, options=options)
-    result = _result(family, plan.method, fixed_v, out, xv, refit, estimates)
+    n_held = sum(int(np.size(v)) for v in held.values())
+    result = _result(family, plan.method, fixed_v, out, xv, refit, estimates, n_held)
     return with_cov_type(result, fixed_v, xv, w, cov_type)
+
+
+def _boundary_holds(family: Family, plan, fixed, x, w, dtype) -> dict[str, Any]:
+    """``family.boundary_values`` of the parameters not fixed by the user, for
+    an iterative fit (a closed form finds them itself)."""
+    free = [k for k in family.boundary_params if k not in fixed]
+    if not free or plan.path == "closed_form":
+        return {}
+    values = _boundary_program(family, x, w)
+    return {k: np.asarray(values[k], dtype) for k in free if k in values}
+
+
+def _boundary_values(family: Family, x, w):
+    return family.boundary_values(x, w)
+
+
+_boundary_program = jax.jit(_boundary_values, static_argnums=0)
+
+
+def _with_held(family: Family, fixed, fit_fixed, est: Estimates) -> Estimates:
+    """``est`` of a fit that held boundary parameters, as estimates of every
+    free parameter: the held ones get NaN standard errors and covariances
+    (the others' are conditional on them, as for a closed form)."""
+    free, fit_free = free_names(family, fixed), free_names(family, fit_fixed)
+    if free == fit_free:
+        return est
+    size = {k: int(np.size(est.params[k])) for k in free}
+    stderr = {
+        k: np.asarray(est.stderr[k]) if k in fit_free else np.full(size[k], np.nan).squeeze()
+        for k in free
+    }
+    starts = np.cumsum([0] + [size[k] for k in free])
+    rows = np.concatenate(
+        [np.arange(starts[i], starts[i + 1]) for i, k in enumerate(free) if k in fit_free]
+    )
+    cov = np.full((starts[-1], starts[-1]), np.nan, np.asarray(est.cov).dtype)
+    cov[np.ix_(rows, rows)] = np.asarray(est.cov)
+    return est._replace(stderr={k: v.astype(cov.dtype) for k, v in stderr.items()}, cov=cov)
 
 
 def _flag_degenerate(
@@ -254,16 +303,19 @@ def _no_stderr(est: Estimates) -> Estimates:
     return est._replace(cov=np.full_like(np.asarray(est.cov), np.nan), stderr=nan)
 
 
-def _result(family, method, fixed, out, x_for_diagnose, refit, estimates=None) -> FitResult:
+def _result(
+    family, method, fixed, out, x_for_diagnose, refit, estimates=None, n_held: int = 0
+) -> FitResult:
     """The :class:`FitResult` of a program's output (and its estimates, when
-    the program finished them); warnings on the host."""
+    the program finished them; ``n_held``: boundary parameters the fit held
+    at their MLE, estimated all the same); warnings on the host."""
     free = free_names(family, fixed)
     if estimates is None:
         estimates = finish(family, fixed, free, out)
     else:
         estimates = in_order(family, free, estimates)
     result = FitResult.from_output(
-        family, method, free, n_free_params(out.u_parts), out, estimates, refit
+        family, method, free, n_free_params(out.u_parts) + n_held, out, estimates, refit
     )
     if x_for_diagnose is not None:
         note = family.diagnose(result.params, x_for_diagnose)

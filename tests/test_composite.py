@@ -235,24 +235,34 @@ def test_shifted_warns_where_the_likelihood_is_unbounded():
     assert float(x.min() - res.params["loc"]) < 1e-6 * np.ptp(x)
 
 
-def test_shifted_iterative_fit_at_the_boundary_is_honest():
-    # The generalized Pareto has no closed form: Newton approaches loc = min(x)
-    # without reaching it, so the fit says it did not converge and names the
-    # exact route (loc held at min(x)), which reaches scipy's optimum.
+def test_shifted_iterative_fit_holds_loc_at_its_boundary_mle():
+    # The generalized Pareto has no closed form: Newton cannot land on
+    # loc = min(x), so the fit holds loc there (family.boundary_values) and
+    # fits the rest; loc is still an estimate (counted in n_params, NaN
+    # standard error), and the fit equals the one with loc fixed at min(x),
+    # at or above scipy's optimum. The same for method="newton" on the
+    # shifted exponential: the closed form's answer.
     x = 3 + np.random.default_rng(6).exponential(2.0, 500)
     fam = jm.Shifted(jm.GeneralizedPareto())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = jm.fit(fam, x)
-    model = _model_warnings(caught)
-    assert not bool(res.converged)
-    assert len(model) == 1 and "fixed={'loc': min(x)}" in model[0]
-    assert "unbounded" not in model[0]
+    assert not _model_warnings(caught)
+    assert bool(res.converged), res.message
+    assert float(res.params["loc"]) == x.min()
+    assert np.isnan(float(res.stderr["loc"])) and res.n_params == 3
     held = jm.fit(fam, x, fixed={"loc": x.min()})
-    assert bool(held.converged), held.message
+    assert float(res.loglik) == pytest.approx(float(held.loglik), rel=1e-12)
+    for k in ("shape", "scale"):
+        assert float(res.params[k]) == pytest.approx(float(held.params[k]), rel=1e-9)
+        assert float(res.stderr[k]) == pytest.approx(float(held.stderr[k]), rel=1e-6)
     ref = stats.genpareto(*stats.genpareto.fit(x)).logpdf(x).sum()
-    assert float(held.loglik) >= ref - 1e-6 * abs(ref)
-    assert float(held.loglik) > float(res.loglik)
+    assert float(res.loglik) >= ref - 1e-6 * abs(ref)
+    expon = jm.Shifted(jm.Exponential())
+    newton, closed = jm.fit(expon, x, method="newton"), jm.fit(expon, x)
+    assert float(newton.params["loc"]) == x.min() == float(closed.params["loc"])
+    assert float(newton.params["rate"]) == pytest.approx(float(closed.params["rate"]), rel=1e-10)
+    assert newton.n_params == closed.n_params == 2
 
 
 def test_shifted_needs_a_positive_family():

@@ -131,7 +131,8 @@ class Family:
             (label switching in mixtures).
         boundary_params: parameters whose MLE lies on the boundary of the data
             support (pareto's scale = min(x)); they get no standard error and the
-            others' are computed with them held at the estimate.
+            others' are computed with them held at the estimate, which
+            ``boundary_values(x, w)`` gives (iterative fits hold them there).
         density: the density as plain-text math, for the parametrization table.
         scipy_equivalent: the :class:`ScipyEquivalent` declaration that
             ``scipy(params)``, the table and the tests read; ``None``: none.
@@ -226,6 +227,12 @@ class Family:
         """A warning about the fitted model (e.g. an unbounded likelihood),
         or ``None``; called by ``fit`` on the host after the fit."""
         return None
+
+    def boundary_values(self, x: jax.Array, w: jax.Array | None) -> Params:
+        """The MLE of each of ``boundary_params`` (a function of the data
+        alone, such as ``min(x)``); iterative fits hold them there, since no
+        gradient step lands on the boundary of the support."""
+        return {}
 
     def unit_information(self, params: Params) -> jax.Array | None:
         """The expected information of one observation, ``(p, p)`` in

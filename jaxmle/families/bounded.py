@@ -150,6 +150,8 @@ class Uniform(Family):
         pad = jnp.where(high > low, 0.0, jnp.maximum(jnp.abs(low), 1.0) * 1e-3)
         return {"low": low - pad, "high": high + pad}
 
+    def boundary_values(self, x, w):
+        return {"low": weighted_min(x, w), "high": weighted_max(x, w)}
+
     def closed_form(self, x, w):
-        low, high = weighted_min(x, w), weighted_max(x, w)
-        return {"low": low, "high": high}
+        return self.boundary_values(x, w)

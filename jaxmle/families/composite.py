@@ -267,6 +267,10 @@ class Shifted(Family):
         loc = xmin - 0.25 * jnp.where(sd > 0, sd, 1.0)
         return {**self.base.init(x - loc, w), self.loc_name: loc}
 
+    def boundary_values(self, x, w):
+        # Where the base allows x >= 0, loc's MLE is min(x) (class docstring).
+        return {self.loc_name: weighted_min(x, w)} if self.closed_support else {}
+
     def closed_form(self, x, w):
         # The profile likelihood is maximal at loc = min(x) (class docstring):
         # the base MLE on x - min(x).

@@ -909,6 +909,9 @@ class Pareto(Family):
         scale = weighted_min(x, w) * (1.0 - 1e-3)
         return {"alpha": self._alpha_given_scale(x, w, scale), "scale": scale}
 
+    def boundary_values(self, x, w):
+        return {"scale": weighted_min(x, w)}
+
     def closed_form(self, x, w):
         scale = weighted_min(x, w)
         return {"alpha": self._alpha_given_scale(x, w, scale), "scale": scale}
