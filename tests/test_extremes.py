@@ -249,3 +249,16 @@ def test_streamed_fits_at_extreme_magnitudes():
         assert float(res_g.params["shape"]) == pytest.approx(
             float(base_g.params["shape"]), rel=1e-10
         )
+
+
+@pytest.mark.parametrize("shape", [-0.5, -0.2, 0.3])
+def test_gev_with_a_fixed_shape_starts_inside_the_support(shape):
+    # The start's scale widens until every observation is inside the support
+    # of the fixed shape (it used to start outside and end non-finite).
+    x = stats.genextreme.rvs(-0.1, loc=10, scale=2, size=30, random_state=np.random.default_rng(0))
+    res = jm.fit("gev", x, fixed={"shape": shape})
+    assert bool(res.converged), res.message
+    ref = stats.genextreme.fit(x, f0=-shape)  # scipy's c is -shape
+    assert float(res.loglik) >= stats.genextreme.logpdf(x, *ref).sum() - 1e-8
+    assert float(res.params["loc"]) == pytest.approx(ref[1], rel=1e-4)
+    assert float(res.params["scale"]) == pytest.approx(ref[2], rel=1e-4)

@@ -172,6 +172,7 @@ def _batch_body(family, plan, x, w, init, fixed, key, n_free) -> BatchOutput:
     degenerate = ~invalid & all_equal & ~regular
     fixed_vals = {k: jnp.broadcast_to(v, (x.shape[0], *v.shape)) for k, v in fixed.items()}
     est = jax.tree.map(blank, est)
+
     # A degenerate fit has no standard errors (no regular MLE): NaN, not 0.
     def unsure(v):
         return jnp.where(degenerate.reshape((-1,) + (1,) * (v.ndim - 1)), jnp.nan, v)

@@ -223,7 +223,8 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None,
         # standardized copy of the data), or the features made once.
         data = family.features(x) if plan.precompute else x_data
         first = family.init_features(data, w) if plan.precompute else None
-        start = {**(family.init(x, w) if first is None else first), **init}
+        guess = family.init_with_fixed(x, w, fixed) if fixed else family.init(x, w)
+        start = {**(guess if first is None else first), **init}
         start = {k: jnp.asarray(start[k], x.dtype) for k in free}
         u0, unflatten = flatten_params(family.to_unconstrained(start), free)
         units = None if plan.precompute else standard

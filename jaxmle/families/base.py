@@ -191,6 +191,14 @@ class Family:
         helpers of this module (``weighted_mean``, ``weighted_quantile``, ...)."""
         raise NotImplementedError
 
+    def init_with_fixed(
+        self, x: jax.Array, w: jax.Array | None, fixed: Mapping[str, jax.Array]
+    ) -> Params:
+        """A starting point where some parameters are held at ``fixed``: the
+        other parameters of :meth:`init` (a family whose support depends on
+        its parameters adapts them, so that every observation is inside)."""
+        return self.init(x, w)
+
     def closed_form(self, x: jax.Array, w: jax.Array | None) -> Params | None:
         """The exact MLE, or ``None`` where the family has none."""
         return None

@@ -841,3 +841,15 @@ class GEV(Family):
         xi = jnp.where((xi > 0) & (z_min < 0), jnp.minimum(xi, -0.5 / z_min), xi)
         xi = jnp.where((xi < 0) & (z_max > 0), jnp.maximum(xi, -0.5 / z_max), xi)
         return {"shape": xi, "loc": loc, "scale": scale}
+
+    def init_with_fixed(self, x, w, fixed):
+        # A fixed shape (a profile point): widen the scale until 1 + xi z >= 1/2
+        # on every observation (a fixed loc or scale: the shape adapts, as in init).
+        start = self.init(x, w)
+        if "shape" not in fixed or "scale" in fixed:
+            return start
+        xi = fixed["shape"]
+        loc = fixed.get("loc", start["loc"])
+        keep = jnp.ones(x.shape, bool) if w is None else w > 0
+        reach = jnp.max(jnp.where(keep, -xi * (x - loc), -jnp.inf))  # max of -xi (x - loc)
+        return {**start, "scale": jnp.maximum(start["scale"], 2.0 * reach)}
