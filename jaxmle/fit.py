@@ -38,6 +38,7 @@ from jaxmle._engine.program import (
 )
 from jaxmle._engine.refit import RefitData
 from jaxmle._engine.sharding import fit_sharded, is_sharded, shard_data
+from jaxmle._engine.standardize import out_of_range
 from jaxmle._engine.streaming import fit_stream, is_stream
 from jaxmle._engine.validation import (
     check_data_values,
@@ -218,7 +219,9 @@ def fit(
     if is_sharded(xv):
         estimates = finish(family, fit_fixed, free_names(family, fit_fixed), out)
     estimates = _with_held(family, fixed_v, fit_fixed, estimates)
+    _near_subnormal(out, xv, n_data)
     out, estimates = _flag_degenerate(out, estimates, xv, w, n_data)
+    out = _flag_out_of_range(family, out, estimates)
     refit = RefitData(x=xv, w=w, fixed=fixed_v, options=options)
     n_held = sum(int(np.size(v)) for v in held.values())
     result = _result(family, plan.method, fixed_v, out, xv, refit, estimates, n_held)
@@ -280,20 +283,55 @@ def _flag_degenerate(
     if regular:
         return out, estimates
     values = np.asarray(x[:n_data])
-    subnormal = (values != 0) & (np.abs(values) < np.finfo(values.dtype).tiny)
-    if subnormal.any():  # all flushed to 0 on the device, or enough to matter
-        raise ValueError(
-            f"x has {int(subnormal.sum())} subnormal value(s) ({locate(subnormal, values)}), "
-            f"smaller in magnitude than {values.dtype.name}'s smallest normal number "
-            f"{np.finfo(values.dtype).tiny:.3g}: the device flushes them to 0, and this fit "
-            "depends on them; rescale the data (multiply by a power of ten)"
-        )
+    _refuse_subnormal(values)  # all flushed to 0 on the device, or enough to matter
     if w is not None:
         values = values[np.asarray(w[:n_data]) > 0]
     if values.size == 0 or not np.all(values == values[:1]):
         return out, estimates
     status = np.asarray(Status.DEGENERATE, np.asarray(report.status).dtype)
     return out._replace(report=report._replace(status=status)), _no_stderr(estimates)
+
+
+def _refuse_subnormal(values: np.ndarray) -> None:
+    """Raise a ``ValueError`` naming the subnormal values (below the dtype's
+    smallest normal number, flushed to 0 on the device), if any."""
+    if values.dtype.kind != "f":
+        return
+    tiny = np.finfo(values.dtype).tiny
+    subnormal = (values != 0) & (np.abs(values) < tiny)
+    if subnormal.any():
+        raise ValueError(
+            f"x has {int(subnormal.sum())} subnormal value(s) ({locate(subnormal, values)}), "
+            f"smaller in magnitude than {values.dtype.name}'s smallest normal number "
+            f"{tiny:.3g}: the device flushes them to 0, and this fit depends on them; "
+            "rescale the data (multiply by a power of ten)"
+        )
+
+
+def _near_subnormal(out: FitOutput, x, n_data: int) -> None:
+    """Data whose spread lies within the dtype's precision of its smallest
+    normal number (the fit's units say so, at no cost): there a subnormal
+    value flushed to 0 changes the estimate, so refuse any."""
+    std = out.standard
+    if std is None:
+        return
+    info = np.finfo(np.asarray(std.shift).dtype)
+    if int(std.exponent) < info.minexp + info.nmant + 8:
+        _refuse_subnormal(np.asarray(x[:n_data]))
+
+
+def _flag_out_of_range(family: Family, out: FitOutput, est: Estimates) -> FitOutput:
+    """``out`` with the status ``OUT_OF_RANGE`` where a converged fit's
+    estimate left the dtype's normal numbers (an MLE of ``1e-309`` in float64
+    comes back as 0)."""
+    report = out.report
+    if int(report.status) != Status.CONVERGED:
+        return out
+    params = {k: np.asarray(v) for k, v in est.params.items()}
+    if not bool(out_of_range(family, params, np)):
+        return out
+    status = np.asarray(Status.OUT_OF_RANGE, np.asarray(report.status).dtype)
+    return out._replace(report=report._replace(status=status))
 
 
 def _no_stderr(est: Estimates) -> Estimates:

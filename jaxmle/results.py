@@ -176,16 +176,16 @@ class FitResult:
             raise TypeError("message of a batched result: index it first")
         if self.note:
             return f"{status_message(int(self.status))}: {self.note}"
-        if self.method == "closed_form" and self.status == _CONVERGED:
-            msg = "closed-form MLE"
-            bad = [k for k, v in self.stderr.items() if not np.all(np.isfinite(np.asarray(v)))]
-            if bad:
-                msg += (
-                    f" (on a boundary of the parameter space or the data support: "
-                    f"no finite standard error for {', '.join(bad)})"
-                )
-            return msg
-        return status_message(int(self.status))
+        if self.status != _CONVERGED:
+            return status_message(int(self.status))
+        msg = "closed-form MLE" if self.method == "closed_form" else status_message(_CONVERGED)
+        bad = [k for k, v in self.stderr.items() if not np.all(np.isfinite(np.asarray(v)))]
+        if bad:
+            msg += (
+                " (on a boundary or at a limit of the parameter space, or on the data "
+                f"support's boundary: no finite standard error for {', '.join(bad)})"
+            )
+        return msg
 
     @property
     def aic(self) -> np.ndarray:

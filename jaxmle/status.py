@@ -23,6 +23,7 @@ class Status(IntEnum):
     RUNNING = 4
     INVALID_DATA = 5  # fit_many(on_invalid="flag"): the dataset was not fitted
     DEGENERATE = 6  # valid but degenerate data (all values equal): no regular MLE
+    OUT_OF_RANGE = 7  # an estimate under- or overflows the dtype's normal numbers
 
 
 _MESSAGES = {
@@ -38,6 +39,10 @@ _MESSAGES = {
     Status.DEGENERATE: (
         "not converged: degenerate data (all values equal); the MLE is on the boundary "
         "of the parameter space"
+    ),
+    Status.OUT_OF_RANGE: (
+        "not converged: an estimate is beyond the dtype's range of normal numbers (it "
+        "under- or overflows); rescale the data"
     ),
 }
 

@@ -29,6 +29,7 @@ from jaxmle._engine.compile import jit_fit
 from jaxmle._engine.output import Estimates, SolverReport, finish_body
 from jaxmle._engine.plan import FitPlan
 from jaxmle._engine.program import fit_body
+from jaxmle._engine.standardize import out_of_range
 from jaxmle._engine.validation import float_dtype, free_names, invalid_mask
 from jaxmle.families.base import Family, flatten_params
 from jaxmle.status import Status
@@ -184,6 +185,9 @@ def _batch_body(family, plan, x, w, init, fixed, key, n_free) -> BatchOutput:
     )
     report = jax.tree.map(blank, out.report)
     status = jnp.where(degenerate, Status.DEGENERATE, report.status)
+    status = jnp.where(
+        (status == Status.CONVERGED) & out_of_range(family, est.params), Status.OUT_OF_RANGE, status
+    )
     report = report._replace(
         status=jnp.where(invalid, Status.INVALID_DATA, status).astype(jnp.int32),
         n_iter=jnp.where(invalid, 0, report.n_iter),

@@ -18,6 +18,7 @@ import numpy as np
 
 from jaxmle._engine.compile import jit_fit
 from jaxmle._engine.standardize import Standardization
+from jaxmle.families import constraints as C
 from jaxmle.families.base import Family, flatten_params
 from jaxmle.linalg import sym_inv
 from jaxmle.solvers.newton import NewtonState, scaled_gradient
@@ -89,14 +90,47 @@ def n_free_params(u_parts: Mapping[str, Any]) -> int:
     return int(sum(np.size(v) for v in jax.tree.leaves(u_parts)))
 
 
-def _delta_method_cov(family, free, unflatten, u_hat, jac, info_u):
+# The curvature, per observation, of the negative mean log-likelihood along a
+# log-parameter below which the parameter is at a limit of its range (a Student
+# t's df, a negative binomial's r running off towards the normal and Poisson
+# limits: the curvature falls as 1/df^2): it gets no standard error, and the
+# others' are those with it held (as for a boundary parameter). eps^(3/4):
+# 2e-12 in float64, 6e-6 in float32 (where rounding hides smaller curvatures).
+_FLAT_POWER = 0.75
+
+
+def _cov_with_limits(family, free, u_parts, jac, info_u, n):
+    """``J info_u^{-1} J^T``, with parameters at a limit held (see
+    ``_FLAT_POWER``; ``n``: the number of observations behind ``info_u``)."""
+    logs = np.concatenate(
+        [np.full(np.size(u_parts[k]), family.constraints[k] is C.positive) for k in free]
+    )
+    if not logs.any():
+        return jac @ sym_inv(info_u) @ jac.T
+    n = info_u.shape[0]
+    floor = n * float(np.finfo(info_u.dtype).eps) ** _FLAT_POWER
+    flat = jnp.asarray(logs) & ~(jnp.diag(info_u) > floor)
+    keep = ~flat
+    both = keep[:, None] & keep[None, :]
+    held = jnp.where(both, info_u, jnp.eye(n, dtype=info_u.dtype))
+    cov_u = jnp.where(both, sym_inv(held), 0.0)
+    # A parameter is held with its own unconstrained coordinates (blocks by name).
+    c_parts = family.to_constrained(u_parts)
+    c_names = np.concatenate([np.full(np.size(c_parts[k]), i) for i, k in enumerate(free)])
+    u_names = np.concatenate([np.full(np.size(u_parts[k]), i) for i, k in enumerate(free)])
+    owner = c_names[:, None] == u_names[None, :]
+    touched = jnp.any(jnp.asarray(owner) & flat[None, :], axis=1)
+    return jnp.where(touched[:, None] | touched[None, :], jnp.nan, jac @ cov_u @ jac.T)
+
+
+def _delta_method_cov(family, free, unflatten, u_hat, jac, info_u, n):
     """``J info_u^{-1} J^T``; parameters whose MLE sits on a boundary of the
     support (``family.boundary_params``, e.g. pareto's scale = min(x)) are held
     at the estimate: the others' covariance comes from the rest of the
     information matrix, and theirs is NaN (no regular standard error exists)."""
     boundary = [k for k in free if k in family.boundary_params]
     if not boundary:
-        return jac @ sym_inv(info_u) @ jac.T
+        return _cov_with_limits(family, free, unflatten(u_hat), jac, info_u, n)
     u_parts = unflatten(u_hat)
     u_keep = np.concatenate([np.full(np.size(u_parts[k]), k not in boundary) for k in free])
     c_parts = family.to_constrained(u_parts)
@@ -123,7 +157,7 @@ def estimates_at(
     )
     unit_info = family.unit_information(estimate | fixed)
     if unit_info is None:
-        cov = _delta_method_cov(family, free, unflatten, u_hat, jac, n * hess_u)
+        cov = _delta_method_cov(family, free, unflatten, u_hat, jac, n * hess_u, n)
     else:  # a non-smooth likelihood: the expected information instead
         idx = np.array([family.param_names.index(k) for k in free])
         cov = sym_inv(n * unit_info[np.ix_(idx, idx)])

@@ -38,7 +38,7 @@ import numpy as np
 
 from jaxmle.families.base import Family
 
-__all__ = ["Standardization", "standardization"]
+__all__ = ["Standardization", "out_of_range", "standardization"]
 
 _SUBSAMPLE = 1024
 _WHOLE = 1 << 18
@@ -148,8 +148,14 @@ def standardization(family: Family, x: jax.Array) -> Standardization | None:
     ok = jnp.any(finite)
     zero = jnp.zeros((), x.dtype)
     if eq.shifts:
-        mid = jnp.where(ok, 0.5 * hi + 0.5 * lo, zero)  # halves: no overflow
-        half_range = jnp.where(ok, 0.5 * hi - 0.5 * lo, zero)
+        # hi - lo overflows only for data spanning more than the dtype's range
+        # (then halves, which lose nothing there); halves of values near the
+        # smallest normal number would be flushed to 0.
+        diff = hi - lo
+        wide = ~jnp.isfinite(diff)
+        mid = jnp.where(wide, 0.5 * hi + 0.5 * lo, lo + 0.5 * diff)
+        half_range = jnp.where(wide, 0.5 * hi - 0.5 * lo, 0.5 * diff)
+        mid, half_range = jnp.where(ok, mid, zero), jnp.where(ok, half_range, zero)
         shift = jnp.where(jnp.abs(mid) > _OFFSET * half_range, mid, zero)
         spread = jnp.maximum(jnp.abs(hi - shift), jnp.abs(lo - shift))
         spread = jnp.where(ok & (half_range > 0), spread, jnp.abs(mid))
@@ -157,4 +163,25 @@ def standardization(family: Family, x: jax.Array) -> Standardization | None:
         shift = zero
         spread = jnp.where(ok, jnp.maximum(jnp.abs(hi), jnp.abs(lo)), zero)
     _, e = jnp.frexp(jnp.where(spread > 0, spread, jnp.ones((), x.dtype)))
+    # b and 1/b both normal numbers (data within a few binades of the largest
+    # float keep values up to 16 after the change).
+    info = jnp.finfo(x.dtype)
+    e = jnp.clip(e, info.minexp + 2, info.maxexp - 4)
     return Standardization(shift=shift, exponent=e.astype(jnp.int32))
+
+
+def out_of_range(family: Family, params: Mapping[str, Any], xp: Any = jnp) -> Any:
+    """Whether an estimate of a family with units left the dtype's normal
+    numbers: a scale or rate that under- or overflowed to 0 or inf (or below
+    the smallest normal number), a location that overflowed. ``xp``: ``jnp``
+    (traced, per dataset of a batch) or ``numpy`` (one result, on the host)."""
+    eq = family.equivariance
+    bad = xp.asarray(False)
+    if eq is None:
+        return bad
+    for k in (*eq.scale, *eq.location):
+        v = params[k]
+        bad = bad | ~xp.isfinite(v)
+        if k in eq.scale:
+            bad = bad | (xp.abs(v) < xp.finfo(v.dtype).tiny)
+    return bad

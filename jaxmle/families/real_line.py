@@ -202,6 +202,10 @@ class Logistic(Family):
 _T5_Q75 = 0.7266868438004226  # upper quartile of the t distribution with 5 df
 
 
+# A Student t fit beyond this df is indistinguishable from the normal.
+_NORMAL_LIKE_DF = 1e4
+
+
 @register
 class StudentT(Family):
     r"""Student's t distribution with ``df`` :math:`\nu`, location :math:`\mu`
@@ -279,6 +283,17 @@ class StudentT(Family):
             ("scale", "scale"): -n * nu / s2 - 2.0 * c * nu * sb + 4.0 * c * nu * nu * s2 * sb2,
         }
         return value, grad, hess
+
+    def diagnose(self, params, x):
+        df = float(params["df"])
+        if df > _NORMAL_LIKE_DF:
+            return (
+                f"df={df:.3g}: the data are no heavier-tailed than a normal's, so the MLE "
+                "of df is infinite or beyond any practical value (the normal is the limit "
+                "df -> inf); df gets no standard error where its curvature vanishes, and "
+                "loc and scale's are those with df held; fit jm.Normal() for these data"
+            )
+        return None
 
     def _tail(self, params, x):
         """``(z, P(T > |z|))`` for the standardized ``z``."""
