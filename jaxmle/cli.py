@@ -164,12 +164,25 @@ def _read_column(path: str):
         raise ValueError(f"{path}: {exc}") from None
     if data.ndim != 1:
         raise ValueError(f"{path}: expected one column of numbers, got shape {data.shape}")
+    if data.size > 1 and _one_row_of_several(path):
+        raise ValueError(
+            f"{path}: expected one column of numbers, got one row of {data.size} values "
+            "(write one value per line)"
+        )
     if data.size == 0:
         raise ValueError(f"{path} holds no numbers")
     try:
         return convert("x", data, float_dtype(data), hint="pass --x64 to compute in float64")
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
+
+
+def _one_row_of_several(path: str) -> bool:
+    """Whether the file's numbers sit on one line (``np.loadtxt`` with
+    ``ndmin=1`` reads a row as a column)."""
+    with open(path, errors="replace") as f:
+        lines = [ln for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
+    return len(lines) == 1
 
 
 def _families(args: argparse.Namespace) -> int:

@@ -86,11 +86,15 @@ def _blocked_rows_matmul(c: jax.Array, m: jax.Array) -> jax.Array:
 
 
 def _mvn_mle(x: jax.Array, w: jax.Array | None) -> Params:
-    # Two passes: centre first, so float32 keeps the covariance when |mean| >> sd.
-    mean = weighted_mean(x, w)
+    # Two passes about a data row (x - x0 is exact for data near x0), so float32
+    # keeps the covariance when |mean| >> sd: the mean of x - x0 is small, and
+    # its rounding no longer enters the centred values.
+    x0 = x[0]
+    d = x - x0[None, :]
+    shift = weighted_mean(d, w)
     n = x.shape[0] if w is None else jnp.sum(w)
-    cov = _scatter(x - mean[None, :], w) / n
-    return {"mean": mean, "cov": 0.5 * (cov + cov.T)}
+    cov = _scatter(d - shift[None, :], w) / n
+    return {"mean": x0 + shift, "cov": 0.5 * (cov + cov.T)}
 
 
 @register
