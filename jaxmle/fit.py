@@ -219,9 +219,10 @@ def fit(
     if is_sharded(xv):
         estimates = finish(family, fit_fixed, free_names(family, fit_fixed), out)
     estimates = _with_held(family, fixed_v, fit_fixed, estimates)
-    _near_subnormal(out, xv, n_data)
+    _near_subnormal(out, xv, n_data, family.support.discrete)
     out, estimates = _flag_degenerate(out, estimates, xv, w, n_data)
     out = _flag_out_of_range(family, out, estimates)
+    estimates = _underflowed_stderr(estimates)
     refit = RefitData(x=xv, w=w, fixed=fixed_v, options=options)
     n_held = sum(int(np.size(v)) for v in held.values())
     result = _result(family, plan.method, fixed_v, out, xv, refit, estimates, n_held)
@@ -270,20 +271,27 @@ def _flag_degenerate(
     out: FitOutput, estimates: Estimates, x, w, n_data: int
 ) -> tuple[FitOutput, Estimates]:
     """``out`` with the status ``DEGENERATE`` where every value (of positive
-    weight) is the same and the fit did not end at a finite, converged point
-    (a normal's scale 0, a Weibull's shape running off to infinity), as
-    ``fit_many`` flags such datasets; a one-parameter family's MLE of
-    constant data (an exponential's rate ``1/x``) stays as it is."""
+    weight) is the same and there are several free parameters, or the fit did
+    not end at a finite, converged point (a normal's scale 0, a Weibull's
+    shape running off to infinity), as ``fit_many`` flags such datasets; a
+    one-parameter family's MLE of constant data (an exponential's rate
+    ``1/x``, a Poisson's rate 0) stays as it is."""
     report = out.report
-    regular = (
+    finished = (
         int(report.status) == Status.CONVERGED
         and np.isfinite(np.asarray(out.loglik))
         and all(np.all(np.isfinite(np.asarray(v))) for v in estimates.params.values())
     )
-    if regular:
+    # Two or more free parameters cannot all be estimated from one value: such
+    # a fit ends with one of them held at a limit (no standard error).
+    several = sum(int(np.size(v)) for v in estimates.stderr.values()) >= 2
+    stderr_finite = all(np.all(np.isfinite(np.asarray(v))) for v in estimates.stderr.values())
+    held = several and not stderr_finite
+    if finished and not held:
         return out, estimates
     values = np.asarray(x[:n_data])
-    _refuse_subnormal(values)  # all flushed to 0 on the device, or enough to matter
+    if not finished:
+        _refuse_subnormal(values)  # all flushed to 0 on the device, or enough to matter
     if w is not None:
         values = values[np.asarray(w[:n_data]) > 0]
     if values.size == 0 or not np.all(values == values[:1]):
@@ -308,12 +316,19 @@ def _refuse_subnormal(values: np.ndarray) -> None:
         )
 
 
-def _near_subnormal(out: FitOutput, x, n_data: int) -> None:
+_SUBNORMAL_LOOK = 1 << 18
+
+
+def _near_subnormal(out: FitOutput, x, n_data: int, discrete: bool) -> None:
     """Data whose spread lies within the dtype's precision of its smallest
     normal number (the fit's units say so, at no cost): there a subnormal
     value flushed to 0 changes the estimate, so refuse any."""
     std = out.standard
     if std is None:
+        # A count or binary family reads a subnormal as the count 0: refuse it
+        # (host data of ordinary size: one vectorized look).
+        if isinstance(x, np.ndarray) and n_data <= _SUBNORMAL_LOOK and discrete:
+            _refuse_subnormal(np.asarray(x[:n_data]))
         return
     info = np.finfo(np.asarray(std.shift).dtype)
     if int(std.exponent) < info.minexp + info.nmant + 8:
@@ -322,16 +337,32 @@ def _near_subnormal(out: FitOutput, x, n_data: int) -> None:
 
 def _flag_out_of_range(family: Family, out: FitOutput, est: Estimates) -> FitOutput:
     """``out`` with the status ``OUT_OF_RANGE`` where a converged fit's
-    estimate left the dtype's normal numbers (an MLE of ``1e-309`` in float64
-    comes back as 0)."""
+    estimate or log-likelihood left the dtype's normal numbers (an MLE of
+    ``1e-309`` in float64 comes back as 0; a uniform's width of a subnormal
+    number, as 0)."""
     report = out.report
     if int(report.status) != Status.CONVERGED:
         return out
     params = {k: np.asarray(v) for k, v in est.params.items()}
-    if not bool(out_of_range(family, params, np)):
+    finite = np.all(np.isfinite(np.asarray(out.loglik)))
+    if finite and not bool(out_of_range(family, params, np)):
         return out
     status = np.asarray(Status.OUT_OF_RANGE, np.asarray(report.status).dtype)
     return out._replace(report=report._replace(status=status))
+
+
+def _underflowed_stderr(est: Estimates) -> Estimates:
+    """``est`` with NaN for a standard error of exactly 0: one below the
+    dtype's smallest normal number is flushed to 0 on the device, and an
+    estimate on a boundary (a Bernoulli's p = 0) has no regular one; 0 would
+    claim an exact estimate."""
+    stderr = {k: np.asarray(v) for k, v in est.stderr.items()}
+    zero = {k: v == 0 for k, v in stderr.items()}
+    if not any(np.any(z) for z in zero.values()):
+        return est
+    return est._replace(
+        stderr={k: np.where(zero[k], np.nan, v).astype(v.dtype) for k, v in stderr.items()}
+    )
 
 
 def _no_stderr(est: Estimates) -> Estimates:

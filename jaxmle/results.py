@@ -182,8 +182,9 @@ class FitResult:
         bad = [k for k, v in self.stderr.items() if not np.all(np.isfinite(np.asarray(v)))]
         if bad:
             msg += (
-                " (on a boundary or at a limit of the parameter space, or on the data "
-                f"support's boundary: no finite standard error for {', '.join(bad)})"
+                " (on a boundary or at a limit of the parameter space, on the data "
+                "support's boundary, or below the dtype's smallest normal number: no finite "
+                f"standard error for {', '.join(bad)})"
             )
         return msg
 

@@ -41,8 +41,9 @@ _MESSAGES = {
         "of the parameter space"
     ),
     Status.OUT_OF_RANGE: (
-        "not converged: an estimate is beyond the dtype's range of normal numbers (it "
-        "under- or overflows); rescale the data"
+        "not converged: an estimate or the log-likelihood is beyond what the dtype "
+        "represents (it under- or overflows, or the data differ by less than its "
+        "precision); rescale the data, or fit in float64"
     ),
 }
 

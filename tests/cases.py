@@ -48,9 +48,9 @@ class Case:
     # program per case: the mechanism is generic, so it runs on a spread of
     # families (2 and 3 parameters, continuous, discrete, vector-valued).
     check_fixed: bool = False
-    # The fit programs take ~15-25 s to compile on a 2-core CPU (betaln and its
-    # second derivatives): test_fit skips its score and covariance re-checks at
-    # the MLE (two more programs; generic checks, run for every other family).
+    # The fit programs take a few seconds to compile on a 2-core CPU (betaln
+    # and its second derivatives): test_buckets leaves these families out of
+    # its padded-length checks (test_fit runs every check on them).
     slow_compile: bool = False
 
     @property

@@ -157,9 +157,10 @@ def _batch_body(family, plan, x, w, init, fixed, key, n_free) -> BatchOutput:
             return v
         return jnp.where(invalid.reshape((-1,) + (1,) * (v.ndim - 1)), jnp.nan, v)
 
-    # Degenerate: all values equal and the fit did not end at a finite,
-    # converged point (jm.fit's rule: a Poisson's rate 0 for all-zero counts
-    # is a closed-form MLE on the boundary, a normal's scale 0 is not).
+    # Degenerate: all values equal, and several free parameters or a fit that
+    # did not end at a finite, converged point (jm.fit's rule: a Poisson's
+    # rate 0 for all-zero counts is a closed-form MLE on the boundary, a
+    # normal's scale 0 is not).
     regular = (
         jnp.isfinite(out.loglik)
         & (out.report.status == Status.CONVERGED)
@@ -170,7 +171,7 @@ def _batch_body(family, plan, x, w, init, fixed, key, n_free) -> BatchOutput:
             ),
         )
     )
-    degenerate = ~invalid & all_equal & ~regular
+    degenerate = ~invalid & all_equal & (~regular if n_free < 2 else True)
     fixed_vals = {k: jnp.broadcast_to(v, (x.shape[0], *v.shape)) for k, v in fixed.items()}
     est = jax.tree.map(blank, est)
 
@@ -178,16 +179,16 @@ def _batch_body(family, plan, x, w, init, fixed, key, n_free) -> BatchOutput:
     def unsure(v):
         return jnp.where(degenerate.reshape((-1,) + (1,) * (v.ndim - 1)), jnp.nan, v)
 
+    # A standard error flushed to 0 below the smallest normal number: NaN.
     est = est._replace(
         params={**est.params, **fixed_vals},
         cov=unsure(est.cov),
-        stderr={k: unsure(v) for k, v in est.stderr.items()},
+        stderr={k: jnp.where(v == 0, jnp.nan, unsure(v)) for k, v in est.stderr.items()},
     )
     report = jax.tree.map(blank, out.report)
     status = jnp.where(degenerate, Status.DEGENERATE, report.status)
-    status = jnp.where(
-        (status == Status.CONVERGED) & out_of_range(family, est.params), Status.OUT_OF_RANGE, status
-    )
+    beyond = out_of_range(family, est.params) | ~jnp.isfinite(out.loglik)
+    status = jnp.where((status == Status.CONVERGED) & beyond, Status.OUT_OF_RANGE, status)
     report = report._replace(
         status=jnp.where(invalid, Status.INVALID_DATA, status).astype(jnp.int32),
         n_iter=jnp.where(invalid, 0, report.n_iter),

@@ -39,6 +39,7 @@ from jaxmle._engine.output import FitOutput, SolverReport, finish_body, newton_r
 from jaxmle._engine.plan import FitPlan
 from jaxmle._engine.standardize import Standardization, standardization
 from jaxmle._engine.validation import free_names
+from jaxmle.families import constraints as C
 from jaxmle.families.base import Family, flatten_params
 from jaxmle.reduction import reduce_terms
 from jaxmle.solvers import (
@@ -123,7 +124,7 @@ def _log_jacobian(standard: Standardization | None, n):
 
 
 def _statistics_pass_body(family, plan, x, w):
-    standard = standardization(family, x)
+    standard = standardization(family, x, w)
     return (*statistics_pass(family, plan, x, w, None, standard), total_weight(x, w), standard)
 
 
@@ -159,7 +160,7 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None,
     n_local = None if reduce is None else n_here
     exact = None
     if reduce is None:
-        standard = standardization(family, x)
+        standard = standardization(family, x, w)
 
     if plan.path == "statistics":
         sums, n_invalid = statistics_pass(family, plan, x, w, reduce, standard)
@@ -235,8 +236,9 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None,
         passes = 1 + int(plan.precompute)
         if plan.path == "newton":
             state = newton_minimize(
-                obj.derivatives, u0, max_iter=plan.max_iter, gtol=plan.gtol, xtol=plan.xtol
-            )
+                obj.derivatives, u0, max_iter=plan.max_iter, gtol=plan.gtol, xtol=plan.xtol,
+                limits=log_coordinates(family, free, unflatten(u0)),
+            )  # fmt: skip
             u_hat, hess_u, value = state.u, state.hess, state.value
             report = newton_report(state)
             passes = passes + state.n_evals
@@ -261,6 +263,16 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None,
         standard=standard,
     )
     return out, n_invalid
+
+
+def log_coordinates(family: Family, free, u_parts) -> tuple[bool, ...]:
+    """Which coordinates of ``u`` are logs of positive parameters (those that
+    may run off to a limit of their range: Newton's ``limits``)."""
+    return tuple(
+        bool(family.constraints[k] is C.positive)
+        for k in free
+        for _ in range(int(np.size(u_parts[k])))
+    )
 
 
 def _closed_form(family: Family, x, w, standard: Standardization | None):

@@ -43,6 +43,7 @@ __all__ = ["Standardization", "out_of_range", "standardization"]
 _SUBSAMPLE = 1024
 _WHOLE = 1 << 18
 _OFFSET = 16.0
+_CENTRE = 63
 
 
 class Standardization(NamedTuple):
@@ -127,15 +128,20 @@ class Standardization(NamedTuple):
         return mapped, cov * jnp.outer(d, d), stderr
 
 
-def standardization(family: Family, x: jax.Array) -> Standardization | None:
+def standardization(
+    family: Family, x: jax.Array, w: jax.Array | None = None
+) -> Standardization | None:
     """The change of units for ``x`` (traced), or ``None`` for a family that
     declares no equivariance (or multivariate data).
 
     ``b`` is the power of two with ``spread / b`` in ``[1/2, 1)``, where the
     spread is the largest ``|x - a|`` over the data or their subsample (see
-    the module docstring); ``a`` is the midrange where it exceeds 16 times the
-    half-range, else 0. Non-finite values are ignored (the fit reports them);
-    data without spread (constant) take ``b`` from ``|x|``, or 1.
+    the module docstring). ``a`` is the median of ``_CENTRE`` evenly spaced
+    observations (before any weight-0 padding) where it exceeds 16 times
+    their interquartile range or 16 times the data's half-range (an offset
+    that swamps the spread, heavy tails included), else 0. Non-finite values
+    are ignored (the fit reports them); data without spread (constant) take
+    ``b`` from ``|x|``, or 1.
     """
     eq = family.equivariance
     if eq is None or family.event_ndim or x.ndim != 1:
@@ -156,7 +162,11 @@ def standardization(family: Family, x: jax.Array) -> Standardization | None:
         mid = jnp.where(wide, 0.5 * hi + 0.5 * lo, lo + 0.5 * diff)
         half_range = jnp.where(wide, 0.5 * hi - 0.5 * lo, 0.5 * diff)
         mid, half_range = jnp.where(ok, mid, zero), jnp.where(ok, half_range, zero)
-        shift = jnp.where(jnp.abs(mid) > _OFFSET * half_range, mid, zero)
+        centre, iqr = _robust_centre(x, w)
+        far = jnp.abs(centre) > _OFFSET * iqr
+        shift = jnp.where(
+            jnp.abs(mid) > _OFFSET * half_range, mid, jnp.where(far & ok, centre, zero)
+        )
         spread = jnp.maximum(jnp.abs(hi - shift), jnp.abs(lo - shift))
         spread = jnp.where(ok & (half_range > 0), spread, jnp.abs(mid))
     else:
@@ -168,6 +178,23 @@ def standardization(family: Family, x: jax.Array) -> Standardization | None:
     info = jnp.finfo(x.dtype)
     e = jnp.clip(e, info.minexp + 2, info.maxexp - 4)
     return Standardization(shift=shift, exponent=e.astype(jnp.int32))
+
+
+def _robust_centre(x: jax.Array, w: jax.Array | None) -> tuple[jax.Array, jax.Array]:
+    """``(median, interquartile range)`` of ``_CENTRE`` observations evenly
+    spaced over the rows before the weight-0 padding of a shape bucket
+    (non-finite ones count as the first row's value: the fit reports them)."""
+    n = x.shape[0]
+    if w is None:
+        rows = jnp.asarray(n)
+    else:
+        rows = jnp.max(jnp.where(w > 0, jnp.arange(n), -1)) + 1
+    rows = jnp.maximum(rows, 1)
+    idx = (jnp.arange(_CENTRE) * rows) // _CENTRE
+    pick = x[idx]
+    pick = jnp.sort(jnp.where(jnp.isfinite(pick), pick, x[0]))
+    q1, q2, q3 = pick[_CENTRE // 4], pick[_CENTRE // 2], pick[(3 * _CENTRE) // 4]
+    return q2, q3 - q1
 
 
 def out_of_range(family: Family, params: Mapping[str, Any], xp: Any = jnp) -> Any:

@@ -115,7 +115,10 @@ class Poisson(Family):
         large = x >= _SADDLE_FROM
         k = jnp.where(large, x, _SADDLE_FROM)
         d = k - rate
-        deviance = k * jnp.log1p(d / rate) - d  # x log(x / rate) + rate - x
+        # x log(x / rate) + rate - x, with log(x / rate) by log1p near 1.
+        near = jnp.abs(d) < 0.5 * rate
+        log_ratio = jnp.where(near, jnp.log1p(d / rate), jnp.log(k / rate))
+        deviance = k * log_ratio - d
         saddle = -HALF_LOG_2PI - 0.5 * jnp.log(k) - _stirling_error(k) - deviance
         return jnp.where(large, saddle, direct)
 

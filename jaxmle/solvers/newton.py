@@ -20,7 +20,11 @@ that still uses the curvature. The convergence test is scale-free: the
 gradient and the proposed step, both in units of the local curvature
 (:math:`g_j / \sqrt{H_{jj}}` and :math:`d_j \sqrt{H_{jj}}`), must be below
 ``gtol`` and ``xtol``. It is checked at each accepted point before stepping,
-so a converged fit stops without spending another pass.
+so a converged fit stops without spending another pass. Coordinates marked
+as ``limits`` (log-parameters) that have run off to a limit of their range
+(a Student t's df towards the normal; see ``_tested``) are held where they
+are and left out of the test: their gradient and curvature are rounding
+noise there.
 
 The same :func:`newton_update` drives the in-memory loop (inside
 ``lax.while_loop``) and the streamed fits (a host loop over passes).
@@ -33,6 +37,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxmle.linalg import sym_eigh
 from jaxmle.status import Status
@@ -101,6 +106,25 @@ def scaled_gradient(grad: jax.Array, hess: jax.Array) -> jax.Array:
     return grad / curvature_scale(hess)
 
 
+def _tested(
+    u: jax.Array, grad: jax.Array, hess: jax.Array, limits: tuple[bool, ...] | None
+) -> jax.Array:
+    """The coordinates the solver moves and tests: all but the ``limits`` at a
+    limit of their range, where the parameter is beyond ``eps^(-1/4)``
+    (``|log| > 9``, about 8,000, in float64) and both its gradient and its
+    curvature are below ``sqrt(eps)``: a Student t's df there is the normal
+    limit, with a gradient and curvature of rounding noise (a gamma's shape
+    or a von Mises concentration of 1e8 keep a curvature near 1/2; a
+    mixture component's scale shrinking onto a spike of equal values keeps a
+    gradient: an unbounded likelihood, not a limit)."""
+    if limits is None or not any(limits):
+        return jnp.ones(hess.shape[0], bool)
+    eps = float(jnp.finfo(hess.dtype).eps)
+    flat = (jnp.diag(hess) < eps**0.5) & (jnp.abs(grad) < eps**0.5)
+    far = jnp.abs(u) > 0.25 * float(np.log(1.0 / eps))
+    return ~(jnp.asarray(limits) & far & flat)
+
+
 def newton_init(u0: jax.Array) -> NewtonState:
     """A state whose first pass evaluates ``u0`` (accepted unconditionally
     when finite: the objective there is compared with ``+inf``)."""
@@ -130,8 +154,11 @@ def newton_update(
     max_iter: int,
     gtol: float,
     xtol: float,
+    limits: tuple[bool, ...] | None = None,
 ) -> NewtonState:
-    """Advance ``s`` given the objective, gradient and Hessian at ``s.trial()``."""
+    """Advance ``s`` given the objective, gradient and Hessian at ``s.trial()``
+    (``limits``: which coordinates may run off to a limit; see the module
+    docstring)."""
     dt = s.u.dtype
     first = s.n_evals == 0
     finite = jnp.isfinite(value) & jnp.all(jnp.isfinite(grad)) & jnp.all(jnp.isfinite(hess))
@@ -149,8 +176,13 @@ def newton_update(
     # The current point: the trial if accepted, else the old one.
     pick = lambda a, r: jnp.where(accept, a, r)  # noqa: E731
     u, f, g, h = pick(s.trial(), s.u), pick(value, s.value), pick(grad, s.grad), pick(hess, s.hess)
-    scale = curvature_scale(h)
-    d_newton = newton_direction(g, h, scale)
+    # Coordinates at a limit are held where they are: their gradient and
+    # curvature are rounding noise, and steps along them only fail.
+    tested = _tested(u, g, h, limits)
+    g = jnp.where(tested, g, 0.0)
+    h_move = jnp.where(tested[:, None] & tested[None, :], h, jnp.eye(h.shape[0], dtype=dt))
+    scale = curvature_scale(h_move)
+    d_newton = newton_direction(g, h_move, scale)
     step = jnp.max(jnp.abs(d_newton * scale))
     g_small = jnp.max(jnp.abs(g / scale)) <= gtol
     n_iter = s.n_iter + accept.astype(jnp.int32)
@@ -202,12 +234,15 @@ def newton_minimize(
     max_iter: int,
     gtol: float,
     xtol: float,
+    limits: tuple[bool, ...] | None = None,
 ) -> NewtonState:
     """Minimise the function whose ``(value, grad, hess)`` is ``vgh`` from ``u0``
     in one ``lax.while_loop`` with one evaluation of ``vgh`` per iteration."""
 
     def body(s: NewtonState) -> NewtonState:
         value, grad, hess = vgh(s.trial())
-        return newton_update(s, value, grad, hess, max_iter=max_iter, gtol=gtol, xtol=xtol)
+        return newton_update(
+            s, value, grad, hess, max_iter=max_iter, gtol=gtol, xtol=xtol, limits=limits
+        )
 
     return jax.lax.while_loop(lambda s: s.status == Status.RUNNING, body, newton_init(u0))
