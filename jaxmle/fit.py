@@ -14,6 +14,7 @@ the constrained parametrization, since the score vanishes there).
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -220,9 +221,10 @@ def fit(
         estimates = finish(family, fit_fixed, free_names(family, fit_fixed), out)
     estimates = _with_held(family, fixed_v, fit_fixed, estimates)
     _near_subnormal(out, xv, n_data, family.support.discrete)
-    out, estimates = _flag_degenerate(out, estimates, xv, w, n_data)
-    out = _flag_out_of_range(family, out, estimates)
-    estimates = _underflowed_stderr(estimates)
+    if not _regular(family, out, estimates):  # the checks below, only where needed
+        out, estimates = _flag_degenerate(out, estimates, xv, w, n_data)
+        out = _flag_out_of_range(family, out, estimates)
+        estimates = _underflowed_stderr(estimates)
     refit = RefitData(x=xv, w=w, fixed=fixed_v, options=options)
     n_held = sum(int(np.size(v)) for v in held.values())
     result = _result(family, plan.method, fixed_v, out, xv, refit, estimates, n_held)
@@ -265,6 +267,36 @@ def _with_held(family: Family, fixed, fit_fixed, est: Estimates) -> Estimates:
     cov = np.full((starts[-1], starts[-1]), np.nan, np.asarray(est.cov).dtype)
     cov[np.ix_(rows, rows)] = np.asarray(est.cov)
     return est._replace(stderr={k: v.astype(cov.dtype) for k, v in stderr.items()}, cov=cov)
+
+
+def _regular(family: Family, out: FitOutput, est: Estimates) -> bool:
+    """A converged fit with a finite log-likelihood, finite estimates within
+    the dtype's range and finite, non-zero standard errors: nothing for the
+    degenerate, out-of-range and underflow checks to do (the common case,
+    decided in one look at the O(p) numbers, as Python floats where scalar)."""
+    if int(out.report.status) != Status.CONVERGED or not math.isfinite(float(out.loglik)):
+        return False
+    for v in est.stderr.values():
+        if np.size(v) == 1:
+            if not (math.isfinite(float(v)) and float(v) != 0.0):
+                return False
+        elif not (np.isfinite(v) & (np.asarray(v) != 0)).all():
+            return False
+    eq = family.equivariance
+    for k, v in est.params.items():
+        if np.size(v) != 1:
+            if not np.isfinite(v).all():
+                return False
+            continue
+        f = float(v)
+        if not math.isfinite(f):
+            return False
+        if eq is not None and k in eq.scale and abs(f) < _TINY[np.asarray(v).dtype.itemsize]:
+            return False
+    return True
+
+
+_TINY = {8: float(np.finfo(np.float64).tiny), 4: float(np.finfo(np.float32).tiny)}
 
 
 def _flag_degenerate(
