@@ -351,6 +351,8 @@ def fit_stream(
     passes = 0
     # The fit's units (:mod:`jaxmle._engine.standardize`), from the first chunk.
     std = _first_units(family, jnp.asarray(first))
+    if std is not None and not bool(std.needed(dtype)):
+        std = None  # data of ordinary magnitude: read as given (faster fused passes)
 
     if plan.path == "statistics":
         sums, n = _stream_sum(source, partial(_chunk_statistics, family, std))
