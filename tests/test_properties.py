@@ -156,10 +156,6 @@ MVN_MAGNITUDE = (
     "variance scales as c**4), reported with converged=True; at 1e70 and above every "
     "stderr is NaN with a 'boundary' message"
 )
-MVN_F32_OFFSET = (
-    "multivariate_normal in float32 far from 0: cov is off by the rounding of the mean "
-    "squared (1.5e-3 at an offset of 1e6, n=400); the univariate normal gets 1e-6"
-)
 CAUCHY_F32 = (
     "cauchy in float32 far from 0 (x - 1e5, n = 400, seed 1): Newton ends at max_iter "
     "with converged=False and a gradient of 6.4e-5 at the optimum: the float32 loc "
@@ -504,7 +500,6 @@ def _assert_float32_close(r32, r64):
     _cases(
         CI_F32,
         _shiftable,
-        known={"multivariate_normal": MVN_F32_OFFSET},
         known_large={"cauchy": CAUCHY_F32},
     ),
 )
@@ -543,8 +538,7 @@ def test_known_multivariate_normal_stderr_at_extreme_magnitudes(c):
         np.testing.assert_allclose(se, _f64(base.stderr[k]), rtol=1e-6, err_msg=k)
 
 
-@pytest.mark.xfail(strict=True, reason=MVN_F32_OFFSET)
-def test_known_multivariate_normal_float32_far_from_zero():
+def test_multivariate_normal_float32_far_from_zero():
     x32 = (draw(BY_LABEL["multivariate_normal"], 0, 400) + 1e6).astype(np.float32)
     fam = jm.family("multivariate_normal")
     _assert_float32_close(fit(fam, x32), fit(fam, x32.astype(np.float64)))

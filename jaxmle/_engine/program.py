@@ -226,10 +226,15 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None,
             # The information pass gave the value too; where u is not finite (an
             # estimate on the boundary of the parameter space) a pass at the
             # constrained estimate gives it instead. (Under vmap both run.)
-            loglik = jax.lax.cond(
-                jnp.isfinite(value),
-                lambda: -n * value,
-                lambda: combine(total_loglik(family, {**estimate, **fixed}, x, w)),
+            at_mle = family.loglik_at_mle(estimate, n)
+            loglik = (
+                at_mle
+                if at_mle is not None
+                else jax.lax.cond(
+                    jnp.isfinite(value),
+                    lambda: -n * value,
+                    lambda: combine(total_loglik(family, {**estimate, **fixed}, x, w)),
+                )
             )
             grad_norm = jnp.max(jnp.abs(scaled_gradient(grad_u, hess_u)))
         report = SolverReport(

@@ -167,6 +167,14 @@ class MultivariateNormal(Family):
     def closed_form(self, x, w):
         return _mvn_mle(x, w)
 
+    def loglik_at_mle(self, estimate, n):
+        # At the MLE the quadratic forms sum to n d: -n/2 (d log 2 pi + log det cov + d),
+        # exact where the mean's rounding (float32 far from 0) would shift a pass's value.
+        cov = estimate["cov"]
+        d = cov.shape[-1]
+        half_logdet = jnp.sum(jnp.log(jnp.diag(jnp.linalg.cholesky(0.5 * (cov + cov.T)))))
+        return -n * (d * HALF_LOG_2PI + half_logdet + 0.5 * d)
+
     def check_params(self, params: Mapping[str, Any]) -> None:
         if "mean" in params and "cov" in params:
             d = np.shape(params["mean"])[0]
