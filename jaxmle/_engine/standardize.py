@@ -5,20 +5,24 @@ A family that declares how its parameters follow a change of units
 
 .. math:: y = (x - a) / b,
 
-where ``b = 2^e`` is the power of two nearest above the spread of the data
-and ``a`` (families with a location) is their midrange when the data sit
-far from zero compared with their spread (``|a| > 16 spread``, as ``1e9 +
-N(0, 1)``), else 0. Both choices make the transformation exact in floating
+where ``b = 2^e`` is the power of two just above the spread of the data
+(clamped so that ``b`` and ``1/b`` are normal numbers) and ``a`` (families
+with a location) is 0 unless the data sit far from zero compared with
+their spread (``1e9 + N(0, 1)``): then their midrange, or for heavy tails
+the median of 63 evenly spaced rows when it exceeds 16 times their
+interquartile range. Both choices make the transformation exact in floating
 point for the values that set them (``x - a`` is exact when ``a/2 <= x <=
 2a``, Sterbenz's lemma, and dividing by a power of two only moves the
-exponent; values far outside lose at most the last digit), so
-the fit of ``y`` is the fit of
-``x`` carried out where no sum overflows or underflows, where a location of
-``1e9`` does not swallow a scale of ``1``, and where the solver's tolerances
-mean the same at every magnitude. The estimates map back exactly as the
-family declares (``loc -> a + b loc``, ``scale -> b scale``, ``rate -> rate /
-b``, ``log-location -> loc + log b``), their covariance by the diagonal
-Jacobian of that map, and the log-likelihood changes by ``-n log b``.
+exponent; values far outside lose at most the last digit), so the fit of
+``y`` is the fit of ``x`` carried out where no sum overflows or underflows,
+where a location of ``1e9`` does not swallow a scale of ``1``, and where the
+solver's tolerances mean the same at every magnitude. The estimates map back
+exactly as the family declares (``loc -> a + b loc``, ``scale -> b scale``,
+``rate -> rate / b``, ``log-location -> loc + log b``), their covariance by
+the diagonal Jacobian of that map, and the log-likelihood changes by
+``-n log b``. Closed forms and sufficient statistics read data of ordinary
+magnitude as given (:meth:`Standardization.needed`): XLA:CPU's fused sums
+over ``c x`` run up to three times slower than over ``x``.
 
 Everything here traces inside the fit program: ``a`` and ``e`` are arrays,
 so one program serves every dataset. Up to ``_WHOLE`` values (padding
