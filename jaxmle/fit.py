@@ -14,7 +14,6 @@ the constrained parametrization, since the score vanishes there).
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -23,7 +22,8 @@ import jax
 import numpy as np
 import optax
 
-from jaxmle._engine.output import Estimates, FitOutput, finish, in_order, n_free_params
+from jaxmle._engine.outcome import check_outcome
+from jaxmle._engine.output import Estimates, finish, in_order, n_free_params
 from jaxmle._engine.plan import (
     METHODS,
     FitOptions,
@@ -39,12 +39,10 @@ from jaxmle._engine.program import (
 )
 from jaxmle._engine.refit import RefitData
 from jaxmle._engine.sharding import fit_sharded, is_sharded, shard_data
-from jaxmle._engine.standardize import out_of_range
 from jaxmle._engine.streaming import fit_stream, is_stream
 from jaxmle._engine.validation import (
     check_data_values,
     free_names,
-    locate,
     pad_weights,
     prepare_data,
     validate_weights,
@@ -53,7 +51,7 @@ from jaxmle.families.base import Family
 from jaxmle.families.registry import resolve
 from jaxmle.inference.covariance import check_cov_type, with_cov_type
 from jaxmle.results import FitResult
-from jaxmle.status import ConvergenceWarning, ModelWarning, Status
+from jaxmle.status import ConvergenceWarning, ModelWarning
 
 __all__ = ["METHODS", "fit"]
 
@@ -220,11 +218,7 @@ def fit(
     if is_sharded(xv):
         estimates = finish(family, fit_fixed, free_names(family, fit_fixed), out)
     estimates = _with_held(family, fixed_v, fit_fixed, estimates)
-    _near_subnormal(out, xv, n_data, family.support.discrete)
-    if not _regular(family, out, estimates):  # the checks below, only where needed
-        out, estimates = _flag_degenerate(out, estimates, xv, w, n_data)
-        out = _flag_out_of_range(family, out, estimates)
-        estimates = _underflowed_stderr(estimates)
+    out, estimates = check_outcome(family, out, estimates, xv, w, n_data)
     refit = RefitData(x=xv, w=w, fixed=fixed_v, options=options)
     n_held = sum(int(np.size(v)) for v in held.values())
     result = _result(family, plan.method, fixed_v, out, xv, refit, estimates, n_held)
@@ -267,141 +261,6 @@ def _with_held(family: Family, fixed, fit_fixed, est: Estimates) -> Estimates:
     cov = np.full((starts[-1], starts[-1]), np.nan, np.asarray(est.cov).dtype)
     cov[np.ix_(rows, rows)] = np.asarray(est.cov)
     return est._replace(stderr={k: v.astype(cov.dtype) for k, v in stderr.items()}, cov=cov)
-
-
-def _regular(family: Family, out: FitOutput, est: Estimates) -> bool:
-    """A converged fit with a finite log-likelihood, finite estimates within
-    the dtype's range and finite, non-zero standard errors: nothing for the
-    degenerate, out-of-range and underflow checks to do (the common case,
-    decided in one look at the O(p) numbers, as Python floats where scalar)."""
-    if int(out.report.status) != Status.CONVERGED or not math.isfinite(float(out.loglik)):
-        return False
-    for v in est.stderr.values():
-        if np.size(v) == 1:
-            if not (math.isfinite(float(v)) and float(v) != 0.0):
-                return False
-        elif not (np.isfinite(v) & (np.asarray(v) != 0)).all():
-            return False
-    eq = family.equivariance
-    for k, v in est.params.items():
-        if np.size(v) != 1:
-            if not np.isfinite(v).all():
-                return False
-            continue
-        f = float(v)
-        if not math.isfinite(f):
-            return False
-        if eq is not None and k in eq.scale and abs(f) < _TINY[np.asarray(v).dtype.itemsize]:
-            return False
-    return True
-
-
-_TINY = {8: float(np.finfo(np.float64).tiny), 4: float(np.finfo(np.float32).tiny)}
-
-
-def _flag_degenerate(
-    out: FitOutput, estimates: Estimates, x, w, n_data: int
-) -> tuple[FitOutput, Estimates]:
-    """``out`` with the status ``DEGENERATE`` where every value (of positive
-    weight) is the same and there are several free parameters, or the fit did
-    not end at a finite, converged point (a normal's scale 0, a Weibull's
-    shape running off to infinity), as ``fit_many`` flags such datasets; a
-    one-parameter family's MLE of constant data (an exponential's rate
-    ``1/x``, a Poisson's rate 0) stays as it is."""
-    report = out.report
-    finished = (
-        int(report.status) == Status.CONVERGED
-        and np.isfinite(np.asarray(out.loglik))
-        and all(np.all(np.isfinite(np.asarray(v))) for v in estimates.params.values())
-    )
-    # Two or more free parameters cannot all be estimated from one value: such
-    # a fit ends with one of them held at a limit (no standard error).
-    several = sum(int(np.size(v)) for v in estimates.stderr.values()) >= 2
-    stderr_finite = all(np.all(np.isfinite(np.asarray(v))) for v in estimates.stderr.values())
-    held = several and not stderr_finite
-    if finished and not held:
-        return out, estimates
-    values = np.asarray(x[:n_data])
-    if not finished:
-        _refuse_subnormal(values)  # all flushed to 0 on the device, or enough to matter
-    if w is not None:
-        values = values[np.asarray(w[:n_data]) > 0]
-    if values.size == 0 or not np.all(values == values[:1]):
-        return out, estimates
-    status = np.asarray(Status.DEGENERATE, np.asarray(report.status).dtype)
-    return out._replace(report=report._replace(status=status)), _no_stderr(estimates)
-
-
-def _refuse_subnormal(values: np.ndarray) -> None:
-    """Raise a ``ValueError`` naming the subnormal values (below the dtype's
-    smallest normal number, flushed to 0 on the device), if any."""
-    if values.dtype.kind != "f":
-        return
-    tiny = np.finfo(values.dtype).tiny
-    subnormal = (values != 0) & (np.abs(values) < tiny)
-    if subnormal.any():
-        raise ValueError(
-            f"x has {int(subnormal.sum())} subnormal value(s) ({locate(subnormal, values)}), "
-            f"smaller in magnitude than {values.dtype.name}'s smallest normal number "
-            f"{tiny:.3g}: the device flushes them to 0, and this fit depends on them; "
-            "rescale the data (multiply by a power of ten)"
-        )
-
-
-_SUBNORMAL_LOOK = 1 << 18
-
-
-def _near_subnormal(out: FitOutput, x, n_data: int, discrete: bool) -> None:
-    """Data whose spread lies within the dtype's precision of its smallest
-    normal number (the fit's units say so, at no cost): there a subnormal
-    value flushed to 0 changes the estimate, so refuse any."""
-    std = out.standard
-    if std is None:
-        # A count or binary family reads a subnormal as the count 0: refuse it
-        # (host data of ordinary size: one vectorized look).
-        if isinstance(x, np.ndarray) and n_data <= _SUBNORMAL_LOOK and discrete:
-            _refuse_subnormal(np.asarray(x[:n_data]))
-        return
-    info = np.finfo(np.asarray(std.shift).dtype)
-    if int(std.exponent) < info.minexp + info.nmant + 8:
-        _refuse_subnormal(np.asarray(x[:n_data]))
-
-
-def _flag_out_of_range(family: Family, out: FitOutput, est: Estimates) -> FitOutput:
-    """``out`` with the status ``OUT_OF_RANGE`` where a converged fit's
-    estimate or log-likelihood left the dtype's normal numbers (an MLE of
-    ``1e-309`` in float64 comes back as 0; a uniform's width of a subnormal
-    number, as 0)."""
-    report = out.report
-    if int(report.status) != Status.CONVERGED:
-        return out
-    params = {k: np.asarray(v) for k, v in est.params.items()}
-    finite = np.all(np.isfinite(np.asarray(out.loglik)))
-    if finite and not bool(out_of_range(family, params, np)):
-        return out
-    status = np.asarray(Status.OUT_OF_RANGE, np.asarray(report.status).dtype)
-    return out._replace(report=report._replace(status=status))
-
-
-def _underflowed_stderr(est: Estimates) -> Estimates:
-    """``est`` with NaN for a standard error of exactly 0: one below the
-    dtype's smallest normal number is flushed to 0 on the device, and an
-    estimate on a boundary (a Bernoulli's p = 0) has no regular one; 0 would
-    claim an exact estimate."""
-    stderr = {k: np.asarray(v) for k, v in est.stderr.items()}
-    zero = {k: v == 0 for k, v in stderr.items()}
-    if not any(np.any(z) for z in zero.values()):
-        return est
-    return est._replace(
-        stderr={k: np.where(zero[k], np.nan, v).astype(v.dtype) for k, v in stderr.items()}
-    )
-
-
-def _no_stderr(est: Estimates) -> Estimates:
-    """``est`` with NaN covariance and standard errors (a degenerate fit has
-    no regular MLE: no standard error is meaningful)."""
-    nan = {k: np.full_like(np.asarray(v), np.nan) for k, v in est.stderr.items()}
-    return est._replace(cov=np.full_like(np.asarray(est.cov), np.nan), stderr=nan)
 
 
 def _result(

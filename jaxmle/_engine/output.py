@@ -32,6 +32,7 @@ __all__ = [
     "finish_body",
     "finish_program",
     "in_order",
+    "log_coordinates",
     "n_free_params",
     "newton_report",
 ]
@@ -99,20 +100,28 @@ def n_free_params(u_parts: Mapping[str, Any]) -> int:
 _FLAT_POWER = 0.75
 
 
+def log_coordinates(family: Family, free, u_parts) -> tuple[bool, ...]:
+    """Which coordinates of ``u`` are logs of positive parameters: those that
+    may run off to a limit of their range (a Student t's df), held by Newton
+    (its ``limits``) and by the covariance below."""
+    return tuple(
+        bool(family.constraints[k] is C.positive)
+        for k in free
+        for _ in range(int(np.size(u_parts[k])))
+    )
+
+
 def _cov_with_limits(family, free, u_parts, jac, info_u, n):
     """``J info_u^{-1} J^T``, with parameters at a limit held (see
     ``_FLAT_POWER``; ``n``: the number of observations behind ``info_u``)."""
-    logs = np.concatenate(
-        [np.full(np.size(u_parts[k]), family.constraints[k] is C.positive) for k in free]
-    )
-    if not logs.any():
+    logs = log_coordinates(family, free, u_parts)
+    if not any(logs):
         return jac @ sym_inv(info_u) @ jac.T
-    n = info_u.shape[0]
     floor = n * float(np.finfo(info_u.dtype).eps) ** _FLAT_POWER
     flat = jnp.asarray(logs) & ~(jnp.diag(info_u) > floor)
     keep = ~flat
     both = keep[:, None] & keep[None, :]
-    held = jnp.where(both, info_u, jnp.eye(n, dtype=info_u.dtype))
+    held = jnp.where(both, info_u, jnp.eye(info_u.shape[0], dtype=info_u.dtype))
     cov_u = jnp.where(both, sym_inv(held), 0.0)
     # A parameter is held with its own unconstrained coordinates (blocks by name).
     c_parts = family.to_constrained(u_parts)

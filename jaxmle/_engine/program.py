@@ -35,11 +35,16 @@ import numpy as np
 
 from jaxmle._engine.compile import jit_fit
 from jaxmle._engine.objective import Objective, count_invalid, total_loglik, total_weight
-from jaxmle._engine.output import FitOutput, SolverReport, finish_body, newton_report
+from jaxmle._engine.output import (
+    FitOutput,
+    SolverReport,
+    finish_body,
+    log_coordinates,
+    newton_report,
+)
 from jaxmle._engine.plan import FitPlan
 from jaxmle._engine.standardize import Standardization, standardization
 from jaxmle._engine.validation import free_names
-from jaxmle.families import constraints as C
 from jaxmle.families.base import Family, flatten_params
 from jaxmle.reduction import reduce_terms
 from jaxmle.solvers import (
@@ -288,16 +293,6 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None,
         standard=standard,
     )
     return out, n_invalid
-
-
-def log_coordinates(family: Family, free, u_parts) -> tuple[bool, ...]:
-    """Which coordinates of ``u`` are logs of positive parameters (those that
-    may run off to a limit of their range: Newton's ``limits``)."""
-    return tuple(
-        bool(family.constraints[k] is C.positive)
-        for k in free
-        for _ in range(int(np.size(u_parts[k])))
-    )
 
 
 def _closed_form(family: Family, x, w, standard: Standardization | None):
