@@ -161,15 +161,17 @@ def test_sufficient_statistics_give_the_log_likelihood(case):
     fam = case.family()
     rng = np.random.default_rng(7)
     xj = jnp.asarray(case.draw(rng, 500), dtype=jnp.float64)
-    sums = tuple(jnp.sum(t) for t in fam.statistics(xj))
-    for _ in range(3):
-        p = {k: jnp.asarray(v, jnp.float64) for k, v in case.random_params(rng).items()}
-        want = float(jnp.sum(fam.logpdf(p, xj)))
-        got = float(fam.loglik_from_statistics(p, sums, jnp.asarray(500.0)))
-        assert got == pytest.approx(want, rel=1e-11)
-    start = fam.init_from_statistics(sums, jnp.asarray(500.0))
-    assert set(start) == set(fam.param_names)
-    assert np.isfinite(float(jnp.sum(fam.logpdf(start, xj))))
+    # about no centre, the median, and a poor one (any centre gives the same value)
+    for centre in (None, jnp.median(xj), 3.0 * jnp.max(jnp.abs(xj))):
+        sums = tuple(jnp.sum(t) for t in fam.statistics(xj, centre))
+        for _ in range(3):
+            p = {k: jnp.asarray(v, jnp.float64) for k, v in case.random_params(rng).items()}
+            want = float(jnp.sum(fam.logpdf(p, xj)))
+            got = float(fam.loglik_from_statistics(p, sums, jnp.asarray(500.0), centre))
+            assert got == pytest.approx(want, rel=1e-11)
+        start = fam.init_from_statistics(sums, jnp.asarray(500.0), centre)
+        assert set(start) == set(fam.param_names)
+        assert np.isfinite(float(jnp.sum(fam.logpdf(start, xj))))
     # The contract that lets the statistics pass double as the value check.
     outside = [np.nan, np.inf, -1.0, -2.5]
     outside += [0.0, 1.0] if case.name == "beta" else [0.5] if fam.support.discrete else []

@@ -187,7 +187,7 @@ def _batch_body(family, plan, x, w, init, fixed, key, n_free) -> BatchOutput:
     )
     report = jax.tree.map(blank, out.report)
     status = jnp.where(degenerate, Status.DEGENERATE, report.status)
-    beyond = out_of_range(family, est.params) | ~jnp.isfinite(out.loglik)
+    beyond = jax.vmap(partial(out_of_range, family))(est.params) | ~jnp.isfinite(out.loglik)
     status = jnp.where((status == Status.CONVERGED) & beyond, Status.OUT_OF_RANGE, status)
     report = report._replace(
         status=jnp.where(invalid, Status.INVALID_DATA, status).astype(jnp.int32),

@@ -123,7 +123,7 @@ def _near_subnormal(out: FitOutput, x, n_data: int, discrete: bool) -> None:
             _refuse_subnormal(np.asarray(x[:n_data]))
         return
     info = np.finfo(np.asarray(std.shift).dtype)
-    if int(std.exponent) < info.minexp + info.nmant + 8:
+    if int(np.min(std.exponent)) < info.minexp + info.nmant + 8:
         _refuse_subnormal(np.asarray(x[:n_data]))
 
 

@@ -70,13 +70,20 @@ __all__ = [
 ]
 
 
-def statistics_pass(family: Family, plan: FitPlan, x, w, reduce=None, standard=None):
+def statistics_pass(
+    family: Family, plan: FitPlan, x, w, reduce=None, standard=None, transform=True
+):
     """``(sums of family.statistics, n_invalid)`` in one pass over ``x`` (of
-    the standardized data ``standard.apply(x)`` when given)."""
+    the standardized data ``standard.apply(x)`` when given, about its
+    centre; ``transform=False``: ``standard`` is the identity, whose
+    transformation the pass skips)."""
     combine = (lambda v: v) if reduce is None else reduce
+    centre = None if standard is None else standard.centre
 
     def stats(d):
-        return family.statistics(d if standard is None else standard.apply(d))
+        if standard is not None and transform:
+            d = standard.apply(d)
+        return family.statistics(d, centre)
 
     sums = combine(reduce_terms(stats, x, w, chunk=plan.stat_chunk))
     if w is None:
@@ -96,13 +103,14 @@ def solve_statistics(
     free = free_names(family, fixed)
     if standard is not None:
         init, fixed = standard.params_in(family, init), standard.params_in(family, fixed)
-    start = {**family.init_from_statistics(sums, n), **init}
+    centre = None if standard is None else standard.centre
+    start = {**family.init_from_statistics(sums, n, centre), **init}
     start = {k: jnp.asarray(start[k], n.dtype) for k in free}
     u0, unflatten = flatten_params(family.to_unconstrained(start), free)
 
     def f_stats(u):
         params = {**family.to_constrained(unflatten(u)), **fixed}
-        return -family.loglik_from_statistics(params, sums, n) / n
+        return -family.loglik_from_statistics(params, sums, n, centre) / n
 
     state = newton_minimize(
         partial(value_grad_hessian, f_stats),
@@ -125,7 +133,7 @@ def solve_statistics(
 
 def _log_jacobian(standard: Standardization | None, n):
     """``n log b``: the standardized log-likelihood minus this is the data's."""
-    return 0.0 if standard is None else n * standard.log_scale(n.dtype)
+    return 0.0 if standard is None else standard.log_jacobian(n)
 
 
 def _statistics_pass_body(family, plan, x, w):
@@ -140,13 +148,11 @@ def _units_if_needed(family: Family, plan: FitPlan, x, w, standard):
     than for ``x``): elsewhere over the data as given, with identity units."""
     if standard is None:
         return (*statistics_pass(family, plan, x, w), None)
-    identity = Standardization(
-        shift=jnp.zeros_like(standard.shift), exponent=jnp.zeros_like(standard.exponent)
-    )
+    identity = standard.identity()
     return jax.lax.cond(
         standard.needed(x.dtype),
         lambda: (*statistics_pass(family, plan, x, w, None, standard), standard),
-        lambda: (*statistics_pass(family, plan, x, w), identity),
+        lambda: (*statistics_pass(family, plan, x, w, None, identity, transform=False), identity),
     )
 
 

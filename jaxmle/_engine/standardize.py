@@ -8,9 +8,10 @@ A family that declares how its parameters follow a change of units
 where ``b = 2^e`` is the power of two just above the spread of the data
 (clamped so that ``b`` and ``1/b`` are normal numbers) and ``a`` (families
 with a location) is 0 unless the data sit far from zero compared with
-their spread (``1e9 + N(0, 1)``): then their midrange, or for heavy tails
-the median of 63 evenly spaced rows when it exceeds 16 times their
-interquartile range. Both choices make the transformation exact in floating
+their spread (``1e9 + N(0, 1)``): then the median of 63 evenly spaced rows
+when it exceeds 16 times their interquartile range (nearest the bulk, heavy
+tails included), else their midrange when it exceeds 16 times their
+half-range. Both choices make the transformation exact in floating
 point for the values that set them (``x - a`` is exact when ``a/2 <= x <=
 2a``, Sterbenz's lemma, and dividing by a power of two only moves the
 exponent; values far outside lose at most the last digit), so the fit of
@@ -55,10 +56,22 @@ class Standardization(NamedTuple):
 
     shift: jax.Array  # a
     exponent: jax.Array  # e (int32): b = 2**e
+    centre: jax.Array  # a robust centre of y (sufficient statistics are taken about it)
+
+    def identity(self) -> Standardization:
+        """No change of units (``a = 0``, ``b = 1``), the centre in the data's units."""
+        b = self._power(1, self.centre.dtype)
+        return Standardization(
+            shift=jnp.zeros_like(self.shift),
+            exponent=jnp.zeros_like(self.exponent),
+            centre=self.shift.astype(self.centre.dtype) + self.centre * b,
+        )
 
     def apply(self, x: jax.Array) -> jax.Array:
-        """``(x - a) / b`` (exact)."""
-        return (x - self.shift.astype(x.dtype)) * self._power(-1, x.dtype)
+        """``(x - a) / b`` (exact; per column for multivariate data)."""
+        lead = (1,) * (x.ndim - self.shift.ndim)
+        shift = self.shift.astype(x.dtype).reshape(lead + self.shift.shape)
+        return (x - shift) * self._power(-1, x.dtype).reshape(lead + self.shift.shape)
 
     def needed(self, dtype) -> jax.Array:
         """Whether the data are offset or far enough from unit magnitude
@@ -67,24 +80,41 @@ class Standardization(NamedTuple):
         underflow (the closed-form path standardizes only then: its sums over
         a standardized copy cost a pass more)."""
         limit = np.finfo(dtype).maxexp // 8
-        return (self.shift != 0) | (jnp.abs(self.exponent) > limit)
+        return jnp.any(self.shift != 0) | jnp.any(jnp.abs(self.exponent) > limit)
 
     def log_scale(self, dtype) -> jax.Array:
-        """``log b``: the standardized log-likelihood minus ``n log b`` is the data's."""
+        """``log b`` (univariate data: the shift of a log-location)."""
         return self.exponent.astype(dtype) * np.log(2.0).astype(dtype)
 
+    def log_jacobian(self, n) -> jax.Array:
+        """``n log|det B|``, with ``B`` the change of units of one
+        observation (``b``, or ``diag(b_1..b_d)`` for rows): the
+        standardized log-likelihood minus this is the data's."""
+        return n * jnp.sum(self.log_scale(jnp.result_type(n)))
+
     def _power(self, p: int, dtype) -> jax.Array:
-        """``b**p`` (exact: a power of two)."""
+        """``b**p`` (exact: a power of two; a vector for multivariate data)."""
         return jnp.ldexp(jnp.ones((), dtype), p * self.exponent)
 
-    def _factor(self, family: Family, name: str, dtype) -> jax.Array:
-        """``d theta_x / d theta_y`` for the parameter ``name``."""
+    def _scale_of(self, power: int, value) -> jax.Array:
+        """The factor ``theta_x / theta_y`` of a parameter with this
+        ``power``: ``b**power``, or for a matrix of multivariate data (a
+        covariance, ``power`` 2) ``b_i**(power/2) b_j**(power/2)``."""
+        dtype = jnp.result_type(value)
+        if jnp.ndim(value) < 2 or self.exponent.ndim == 0:
+            return self._power(power, dtype)
+        half = self._power(power // 2, dtype)
+        return half[:, None] * half[None, :]
+
+    def _factor(self, family: Family, name: str, value) -> jax.Array:
+        """``d theta_x / d theta_y`` for the parameter ``name`` (``value``:
+        its shape and dtype)."""
         eq = family.equivariance
         if name in eq.location:
-            return self._power(1, dtype)
+            return self._power(1, jnp.result_type(value))
         if name in eq.scale:
-            return self._power(eq.scale[name], dtype)
-        return jnp.ones((), dtype)
+            return self._scale_of(eq.scale[name], value)
+        return jnp.ones((), jnp.result_type(value))
 
     def params_in(self, family: Family, params: Mapping[str, Any]) -> dict[str, jax.Array]:
         """``params`` (in the data's units) in the standardized units."""
@@ -95,7 +125,7 @@ class Standardization(NamedTuple):
             if k in eq.location:
                 v = (v - self.shift.astype(v.dtype)) * self._power(-1, v.dtype)
             elif k in eq.scale:
-                v = v * self._power(-eq.scale[k], v.dtype)
+                v = v / self._scale_of(eq.scale[k], v)
             elif k in eq.log_location:
                 v = v - self.log_scale(v.dtype)
             out[k] = v
@@ -109,7 +139,7 @@ class Standardization(NamedTuple):
             if k in eq.location:
                 v = self.shift.astype(v.dtype) + v * self._power(1, v.dtype)
             elif k in eq.scale:
-                v = v * self._power(eq.scale[k], v.dtype)
+                v = v * self._scale_of(eq.scale[k], v)
             elif k in eq.log_location:
                 v = v + self.log_scale(v.dtype)
             out[k] = v
@@ -124,10 +154,11 @@ class Standardization(NamedTuple):
         free parameters, in ``cov``'s order)."""
         mapped = self.params_out(family, params)
         mapped = {k: (fixed[k] if k in fixed else mapped[k]) for k in params}
-        factors = {k: self._factor(family, k, cov.dtype) for k in stderr}
-        d = jnp.concatenate(
-            [jnp.broadcast_to(f, (np.size(stderr[k]),)) for k, f in factors.items()]
-        )
+        factors = {
+            k: jnp.broadcast_to(self._factor(family, k, v).astype(cov.dtype), jnp.shape(v))
+            for k, v in stderr.items()
+        }
+        d = jnp.concatenate([f.reshape(-1) for f in factors.values()])
         stderr = {k: v * factors[k] for k, v in stderr.items()}
         return mapped, cov * jnp.outer(d, d), stderr
 
@@ -136,20 +167,30 @@ def standardization(
     family: Family, x: jax.Array, w: jax.Array | None = None
 ) -> Standardization | None:
     """The change of units for ``x`` (traced), or ``None`` for a family that
-    declares no equivariance (or multivariate data).
+    declares no equivariance.
 
     ``b`` is the power of two with ``spread / b`` in ``[1/2, 1)``, where the
     spread is the largest ``|x - a|`` over the data or their subsample (see
     the module docstring). ``a`` is the median of ``_CENTRE`` evenly spaced
     observations (before any weight-0 padding) where it exceeds 16 times
-    their interquartile range or 16 times the data's half-range (an offset
-    that swamps the spread, heavy tails included), else 0. Non-finite values
+    their interquartile range, else the midrange where it exceeds 16 times
+    the half-range (an offset that swamps the spread), else 0. Non-finite values
     are ignored (the fit reports them); data without spread (constant) take
-    ``b`` from ``|x|``, or 1.
+    ``b`` from ``|x|``, or 1. Rows of a multivariate family (``x`` of shape
+    ``(n, d)``) get units per column: ``a`` and ``e`` of shape ``(d,)``.
     """
     eq = family.equivariance
-    if eq is None or family.event_ndim or x.ndim != 1:
+    if eq is None or x.ndim != 1 + family.event_ndim or family.event_ndim > 1:
         return None
+    if family.event_ndim:
+        shift, e, centre = jax.vmap(_units, in_axes=(None, 1, None))(eq.shifts, x, w)
+    else:
+        shift, e, centre = _units(eq.shifts, x, w)
+    return Standardization(shift=shift, exponent=e, centre=centre)
+
+
+def _units(shifts: bool, x: jax.Array, w: jax.Array | None):
+    """``(a, e, centre of y)`` of one column of data (see :func:`standardization`)."""
     n = x.shape[0]
     sub = x if n <= _WHOLE else x[:: n // _SUBSAMPLE]
     finite = jnp.isfinite(sub)
@@ -157,7 +198,8 @@ def standardization(
     lo = jnp.min(jnp.where(finite, sub, jnp.inf))
     ok = jnp.any(finite)
     zero = jnp.zeros((), x.dtype)
-    if eq.shifts:
+    centre, iqr = _robust_centre(x, w)
+    if shifts:
         # hi - lo overflows only for data spanning more than the dtype's range
         # (then halves, which lose nothing there); halves of values near the
         # smallest normal number would be flushed to 0.
@@ -166,10 +208,10 @@ def standardization(
         mid = jnp.where(wide, 0.5 * hi + 0.5 * lo, lo + 0.5 * diff)
         half_range = jnp.where(wide, 0.5 * hi - 0.5 * lo, 0.5 * diff)
         mid, half_range = jnp.where(ok, mid, zero), jnp.where(ok, half_range, zero)
-        centre, iqr = _robust_centre(x, w)
         far = jnp.abs(centre) > _OFFSET * iqr
+        # The median first: nearer the bulk of heavy-tailed data than the midrange.
         shift = jnp.where(
-            jnp.abs(mid) > _OFFSET * half_range, mid, jnp.where(far & ok, centre, zero)
+            far & ok, centre, jnp.where(jnp.abs(mid) > _OFFSET * half_range, mid, zero)
         )
         spread = jnp.maximum(jnp.abs(hi - shift), jnp.abs(lo - shift))
         spread = jnp.where(ok & (half_range > 0), spread, jnp.abs(mid))
@@ -180,8 +222,9 @@ def standardization(
     # b and 1/b both normal numbers (data within a few binades of the largest
     # float keep values up to 16 after the change).
     info = jnp.finfo(x.dtype)
-    e = jnp.clip(e, info.minexp + 2, info.maxexp - 4)
-    return Standardization(shift=shift, exponent=e.astype(jnp.int32))
+    e = jnp.clip(e, info.minexp + 2, info.maxexp - 4).astype(jnp.int32)
+    centre_y = (centre - shift) * jnp.ldexp(jnp.ones((), x.dtype), -e)
+    return shift, e, centre_y
 
 
 def _robust_centre(x: jax.Array, w: jax.Array | None) -> tuple[jax.Array, jax.Array]:
@@ -202,7 +245,7 @@ def _robust_centre(x: jax.Array, w: jax.Array | None) -> tuple[jax.Array, jax.Ar
 
 
 def out_of_range(family: Family, params: Mapping[str, Any], xp: Any = jnp) -> Any:
-    """Whether an estimate of a family with units left the dtype's normal
+    """Whether an estimate (one dataset's) of a family with units left the dtype's normal
     numbers: a scale or rate that under- or overflowed to 0 or inf (or below
     the smallest normal number), a location that overflowed. ``xp``: ``jnp``
     (traced, per dataset of a batch) or ``numpy`` (one result, on the host)."""
@@ -212,7 +255,9 @@ def out_of_range(family: Family, params: Mapping[str, Any], xp: Any = jnp) -> An
         return bad
     for k in (*eq.scale, *eq.location):
         v = params[k]
-        bad = bad | ~xp.isfinite(v)
+        bad = bad | ~xp.all(xp.isfinite(v))
         if k in eq.scale:
-            bad = bad | (xp.abs(v) < xp.finfo(v.dtype).tiny)
+            # a scale, or the variances on a covariance's diagonal
+            size = v if v.ndim < 2 else xp.diagonal(v, axis1=-2, axis2=-1)
+            bad = bad | xp.any(xp.abs(size) < xp.finfo(v.dtype).tiny)
     return bad

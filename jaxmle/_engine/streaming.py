@@ -228,8 +228,9 @@ def _units(std: Standardization | None, xc):
 
 
 @partial(jax.jit, static_argnums=0)
-def _chunk_statistics(family, std, xc, wc):
-    sums = reduce_terms(lambda d: family.statistics(_units(std, d)), xc, wc)
+def _chunk_statistics(family, std, stat_units, xc, wc):
+    centre = None if stat_units is None else stat_units.centre
+    sums = reduce_terms(lambda d: family.statistics(_units(std, d), centre), xc, wc)
     # Statistics are non-finite outside the support (the Family contract).
     finite = jnp.all(jnp.stack([jnp.all(jnp.isfinite(t)) for t in sums]))
     n = xc.shape[0] if wc is None else jnp.sum(wc)
@@ -350,13 +351,17 @@ def fit_stream(
     free = free_names(family, fixed_v)
     passes = 0
     # The fit's units (:mod:`jaxmle._engine.standardize`), from the first chunk.
-    std = _first_units(family, jnp.asarray(first))
-    if std is not None and not bool(std.needed(dtype)):
+    units = _first_units(family, jnp.asarray(first))
+    std = units
+    if units is not None and not bool(units.needed(dtype)):
         std = None  # data of ordinary magnitude: read as given (faster fused passes)
 
     if plan.path == "statistics":
-        sums, n = _stream_sum(source, partial(_chunk_statistics, family, std))
-        out, estimates = solve_finished_program(family, plan, sums, n, init_v, fixed_v, std)
+        # Statistics about the centre of the first chunk, in the fit's units.
+        stat_units = units if std is not None or units is None else units.identity()
+        program = partial(_chunk_statistics, family, std, stat_units)
+        sums, n = _stream_sum(source, program)
+        out, estimates = solve_finished_program(family, plan, sums, n, init_v, fixed_v, stat_units)
         return StreamFit(out, plan, fixed_v, estimates)
     if not source.reiterable:
         raise TypeError(
@@ -391,12 +396,11 @@ def fit_stream(
         state = state._replace(u=u_c, hess=-h / n)
         passes += 1
 
-    log_b = 0.0 if std is None else std.log_scale(n.dtype)
     out = FitOutput(
         u_parts=unflatten(state.u),
         hess_u=state.hess,
         exact=None,
-        loglik=-n * (state.value + log_b),
+        loglik=-n * state.value - (0.0 if std is None else std.log_jacobian(n)),
         n=n,
         n_passes=jnp.asarray(passes, jnp.int32),
         report=newton_report(state),

@@ -283,8 +283,15 @@ class Family:
         ``None``: a pass over the data computes it. Tested against that pass."""
         return None
 
-    def statistics(self, x: jax.Array) -> tuple[jax.Array, ...]:
+    def statistics(self, x: jax.Array, centre: jax.Array | None = None) -> tuple[jax.Array, ...]:
         r"""Per-sample sufficient statistics :math:`T(x_i)`, each of shape ``(N,)``.
+
+        ``centre``: a value near the bulk of the data, the same for every
+        chunk, shard and pass of one fit (the median of a few rows, in the
+        fit's units; ``None`` for a family with no units). Families whose
+        log-likelihood depends on a difference of sums that cancel when the
+        data vary little (the gamma's :math:`\logar x - \overline{\log x}`)
+        take their statistics about it; the others ignore it.
 
         Contract: some statistic is non-finite (NaN or inf) for every value
         that is NaN, infinite or outside the support, so that the sums alone
@@ -292,13 +299,19 @@ class Family:
         raise NotImplementedError(f"{self.name} has no sufficient statistics")
 
     def loglik_from_statistics(
-        self, params: Params, sums: tuple[jax.Array, ...], n: jax.Array
+        self,
+        params: Params,
+        sums: tuple[jax.Array, ...],
+        n: jax.Array,
+        centre: jax.Array | None = None,
     ) -> jax.Array:
         r"""The total log-likelihood from :math:`n = \sum_i w_i` and
-        ``sums`` :math:`= \sum_i w_i T(x_i)`."""
+        ``sums`` :math:`= \sum_i w_i T(x_i)` (taken about ``centre``)."""
         raise NotImplementedError(f"{self.name} has no sufficient statistics")
 
-    def init_from_statistics(self, sums: tuple[jax.Array, ...], n: jax.Array) -> Params:
+    def init_from_statistics(
+        self, sums: tuple[jax.Array, ...], n: jax.Array, centre: jax.Array | None = None
+    ) -> Params:
         """A starting point from the sufficient statistics (like ``init``)."""
         raise NotImplementedError(f"{self.name} has no sufficient statistics")
 

@@ -55,14 +55,14 @@ class Beta(Family):
     def sample(self, params, key, shape=()):
         return jax.random.beta(key, params["alpha"], params["beta"], shape)
 
-    def statistics(self, x):
+    def statistics(self, x, centre=None):
         return (jnp.log(x), jnp.log1p(-x), x, jnp.square(x))
 
-    def loglik_from_statistics(self, params, sums, n):
+    def loglik_from_statistics(self, params, sums, n, centre=None):
         a, b = params["alpha"], params["beta"]
         return (a - 1.0) * sums[0] + (b - 1.0) * sums[1] - n * betaln(a, b)
 
-    def init_from_statistics(self, sums, n):
+    def init_from_statistics(self, sums, n, centre=None):
         m = sums[2] / n
         return _beta_moments_start(m, jnp.maximum(sums[3] / n - m * m, 0.0))
 

@@ -139,14 +139,14 @@ class Poisson(Family):
     def closed_form(self, x, w):
         return {"rate": weighted_mean(x, w)}
 
-    def statistics(self, x):
+    def statistics(self, x, centre=None):
         return (x, gammaln(x + 1.0), nan_unless((x >= 0) & (x == jnp.floor(x))))
 
-    def loglik_from_statistics(self, params, sums, n):
+    def loglik_from_statistics(self, params, sums, n, centre=None):
         rate = params["rate"]
         return xlogy(sums[0], rate) - n * rate - sums[1]
 
-    def init_from_statistics(self, sums, n):
+    def init_from_statistics(self, sums, n, centre=None):
         return {"rate": (sums[0] + 0.5) / (n + 1.0)}
 
     def expected_information(self, params):
@@ -186,14 +186,14 @@ class Bernoulli(Family):
     def closed_form(self, x, w):
         return {"p": weighted_mean(x, w)}
 
-    def statistics(self, x):
+    def statistics(self, x, centre=None):
         return (x, nan_unless((x == 0) | (x == 1)))
 
-    def loglik_from_statistics(self, params, sums, n):
+    def loglik_from_statistics(self, params, sums, n, centre=None):
         p = params["p"]
         return xlogy(sums[0], p) + xlog1py(n - sums[0], -p)
 
-    def init_from_statistics(self, sums, n):
+    def init_from_statistics(self, sums, n, centre=None):
         return {"p": (sums[0] + 0.5) / (n + 1.0)}
 
     def expected_information(self, params):
@@ -328,14 +328,14 @@ class Geometric(Family):
     def closed_form(self, x, w):
         return {"p": 1.0 / weighted_mean(x, w)}
 
-    def statistics(self, x):
+    def statistics(self, x, centre=None):
         return (x, nan_unless((x >= 1) & (x == jnp.floor(x))))
 
-    def loglik_from_statistics(self, params, sums, n):
+    def loglik_from_statistics(self, params, sums, n, centre=None):
         p = params["p"]
         return xlog1py(sums[0] - n, -p) + n * jnp.log(p)
 
-    def init_from_statistics(self, sums, n):
+    def init_from_statistics(self, sums, n, centre=None):
         return {"p": (n + 0.5) / (sums[0] + 1.0)}
 
     def expected_information(self, params):

@@ -24,6 +24,7 @@ from jaxmle.families._special import HALF_LOG_2PI
 from jaxmle.families.base import Family, Params, weighted_mean
 from jaxmle.families.registry import register
 from jaxmle.families.scipy_bridge import ScipyEquivalent
+from jaxmle.families.units import Equivariance
 
 __all__ = ["Dirichlet", "MultivariateNormal", "ScipyDirichletRows", "positive_vector"]
 
@@ -128,6 +129,8 @@ class MultivariateNormal(Family):
     event_ndim = 1
     density = "exp(-(x-mean)' cov^-1 (x-mean) / 2) / sqrt((2 pi)^d det(cov)), x in R^d"
     scipy_equivalent = ScipyEquivalent("multivariate_normal", mean="mean", cov="cov")
+    # per column: mean_k -> a_k + b_k mean_k, cov_jk -> b_j b_k cov_jk
+    equivariance = Equivariance(location=("mean",), scale={"cov": 2})
 
     def logpdf(self, params, x):
         mean, cov = params["mean"], params["cov"]

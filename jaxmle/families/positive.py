@@ -26,6 +26,7 @@ from jaxmle.families._special import (
     log1mexp,
     matrix,
     nan_unless,
+    stirling_correction,
 )
 from jaxmle.families.base import (
     CumulativeHazardFamily,
@@ -108,13 +109,13 @@ class Exponential(Family):
     def loglik_at_mle(self, estimate, n):
         return n * (jnp.log(estimate["rate"]) - 1.0)  # rate * sum(w x) = n
 
-    def statistics(self, x):
+    def statistics(self, x, centre=None):
         return (x, nan_unless(x >= 0))
 
-    def loglik_from_statistics(self, params, sums, n):
+    def loglik_from_statistics(self, params, sums, n, centre=None):
         return n * jnp.log(params["rate"]) - params["rate"] * sums[0]
 
-    def init_from_statistics(self, sums, n):
+    def init_from_statistics(self, sums, n, centre=None):
         return {"rate": n / sums[0]}
 
     def expected_information(self, params):
@@ -123,10 +124,65 @@ class Exponential(Family):
 
 def _minka_start(mean_x, mean_logx) -> Params:
     """Minka's approximation to the gamma MLE from ``mean(x)`` and ``mean(log x)``."""
-    s = jnp.log(mean_x) - mean_logx
+    return _minka_from_gap(jnp.log(mean_x) - mean_logx, mean_x)
+
+
+def _minka_from_gap(s, mean_x) -> Params:
+    """Minka's approximation from ``s = log mean(x) - mean(log x)``."""
     s = jnp.maximum(s, 1e-6)  # s >= 0 by Jensen; 0 only for constant data
     shape = (3.0 - s + jnp.sqrt((s - 3.0) ** 2 + 24.0 * s)) / (12.0 * s)
     return {"shape": shape, "rate": shape / mean_x}
+
+
+# Gamma log-likelihoods from statistics taken about a centre ``c``.
+#
+# With ``d = t / c - 1`` the sums ``S1 = sum d`` and ``S2 = sum (d - log1p d)``
+# (each term >= 0) give ``sum t = c (n + S1)`` and ``sum log t = n log c + S1 -
+# S2``, and with ``r = log(rate c / shape)`` the gamma log-likelihood of ``t``,
+#
+#   n (k log k - k - log Gamma(k)) - k [n (e^r - 1 - r) + S1 (e^r - 1) + S2]
+#     - sum log t,
+#
+# has no terms of size ``k log k`` that cancel: data that vary by 1e-6 (shape
+# 1e12) keep every digit of ``log mean(t) - mean(log t) = S2/n - (D - log1p D)``,
+# ``D = S1 / n``, where ``log mean(t) - mean(log t)`` from plain sums keeps none.
+
+
+def _positive_centre(centre, like):
+    """The centre of positive data (1 where none is given or it is not usable)."""
+    if centre is None:
+        return jnp.ones((), jnp.result_type(like))
+    return jnp.where((centre > 0) & jnp.isfinite(centre), centre, 1.0)
+
+
+def _centred_gamma_statistics(t, c):
+    """``(d, d - log1p(d))``, ``d = t / c - 1``: non-finite unless ``t > 0``."""
+    d = t / c - 1.0
+    return d, d - jnp.log1p(d)
+
+
+def _k_log_k_minus_lgamma(k):
+    """``k log k - k - log Gamma(k)`` (Stirling's form for ``k >= 10``, where the
+    direct one cancels: ``(1/2) log(k / 2 pi) - stirling_correction(k)``)."""
+    big = jnp.maximum(k, 10.0)
+    asym = 0.5 * jnp.log(big) - HALF_LOG_2PI - stirling_correction(big)
+    direct = xlogy(k, k) - k - gammaln(k)
+    return jnp.where(k >= 10.0, asym, direct)
+
+
+def _gamma_loglik_centred(k, log_rate, s1, s2, n, c):
+    """The gamma(``k``, rate) log-likelihood of ``t`` from its centred sums."""
+    r = log_rate + jnp.log(c) - jnp.log(k)
+    em = jnp.expm1(r)
+    sum_log_t = n * jnp.log(c) + s1 - s2
+    return n * _k_log_k_minus_lgamma(k) - k * (n * (em - r) + s1 * em + s2) - sum_log_t
+
+
+def _gamma_start_centred(s1, s2, n, c) -> Params:
+    """Minka's start from the centred sums."""
+    big_d = s1 / n
+    gap = s2 / n - (big_d - jnp.log1p(big_d))
+    return _minka_from_gap(gap, c * (1.0 + big_d))
 
 
 @register
@@ -166,16 +222,15 @@ class Gamma(Family):
     def init(self, x, w):
         return _minka_start(weighted_mean(x, w), weighted_mean(jnp.log(x), w))
 
-    def statistics(self, x):
-        return (x, jnp.log(x))
+    def statistics(self, x, centre=None):
+        return _centred_gamma_statistics(x, _positive_centre(centre, x))
 
-    def loglik_from_statistics(self, params, sums, n):
-        a, b = params["shape"], params["rate"]
-        sum_x, sum_logx = sums
-        return n * (a * jnp.log(b) - gammaln(a)) + (a - 1.0) * sum_logx - b * sum_x
+    def loglik_from_statistics(self, params, sums, n, centre=None):
+        c = _positive_centre(centre, n)
+        return _gamma_loglik_centred(params["shape"], jnp.log(params["rate"]), *sums, n, c)
 
-    def init_from_statistics(self, sums, n):
-        return _minka_start(sums[0] / n, sums[1] / n)
+    def init_from_statistics(self, sums, n, centre=None):
+        return _gamma_start_centred(*sums, n, _positive_centre(centre, n))
 
     def expected_information(self, params):
         a, b = params["shape"], params["rate"]
@@ -386,18 +441,31 @@ class InverseGaussian(Family):
         m = weighted_mean(x, w)
         return {"mean": m, "shape": 1.0 / weighted_mean(jnp.square((x - m) / m) / x, w)}
 
-    def statistics(self, x):
-        return (x, 1.0 / x, jnp.log(x))
+    # Statistics about the centre c, d = x / c - 1: S1 = sum d, S2 = sum d^2 / (1 + d)
+    # = sum (x - c)^2 / (c x) (terms >= 0) and sum log x. With delta = (c - mu) / c,
+    #   sum (x - mu)^2 / x = c [S2 + 2 delta (S1 - S2) + delta^2 (n - S1 + S2)],
+    # where plain sums (sum x - 2 n mu + mu^2 sum 1/x) cancel to nothing when
+    # the data vary little.
+    def statistics(self, x, centre=None):
+        d = x / _positive_centre(centre, x) - 1.0
+        return (d, d * d / (1.0 + d), jnp.log(x))
 
-    def loglik_from_statistics(self, params, sums, n):
+    def _quad(self, mu, sums, n, c):
+        """``sum (x - mu)^2 / x`` from the centred sums."""
+        s1, s2, _ = sums
+        delta = (c - mu) / c
+        return c * (s2 + 2.0 * delta * (s1 - s2) + delta * delta * (n - s1 + s2))
+
+    def loglik_from_statistics(self, params, sums, n, centre=None):
         mu, lam = params["mean"], params["shape"]
-        # sum (x - mu)^2 / x = sum x - 2 n mu + mu^2 sum 1/x
-        quad = sums[0] - 2.0 * n * mu + mu * mu * sums[1]
+        quad = self._quad(mu, sums, n, _positive_centre(centre, n))
         return n * (0.5 * jnp.log(lam) - HALF_LOG_2PI) - 1.5 * sums[2] - lam * quad / (2 * mu * mu)
 
-    def init_from_statistics(self, sums, n):
-        m = sums[0] / n
-        return {"mean": m, "shape": 1.0 / jnp.maximum(sums[1] / n - 1.0 / m, 1e-12 / m)}
+    def init_from_statistics(self, sums, n, centre=None):
+        c = _positive_centre(centre, n)
+        m = c * (1.0 + sums[0] / n)
+        mean_quad = self._quad(m, sums, n, c) / (n * m * m)
+        return {"mean": m, "shape": 1.0 / jnp.maximum(mean_quad, 1e-12 / m)}
 
     def expected_information(self, params):
         mu, lam = params["mean"], params["shape"]
@@ -603,16 +671,19 @@ class InverseGamma(Family):
         start = Gamma().init(1.0 / x, w)
         return {"shape": start["shape"], "scale": start["rate"]}
 
-    def statistics(self, x):
-        return (1.0 / x, jnp.log(x))
+    # 1/x ~ Gamma(shape, rate=scale): the gamma's centred statistics of t = 1/x
+    # (about 1/centre), and log f(x) = log g(t) + 2 log t.
+    def statistics(self, x, centre=None):
+        return _centred_gamma_statistics(1.0 / x, 1.0 / _positive_centre(centre, x))
 
-    def loglik_from_statistics(self, params, sums, n):
-        a, b = params["shape"], params["scale"]
-        return n * (a * jnp.log(b) - gammaln(a)) - (a + 1.0) * sums[1] - b * sums[0]
+    def loglik_from_statistics(self, params, sums, n, centre=None):
+        c = 1.0 / _positive_centre(centre, n)
+        s1, s2 = sums
+        gamma = _gamma_loglik_centred(params["shape"], jnp.log(params["scale"]), s1, s2, n, c)
+        return gamma + 2.0 * (n * jnp.log(c) + s1 - s2)
 
-    def init_from_statistics(self, sums, n):
-        # 1/x ~ Gamma(shape, rate=scale): mean(1/x) and mean(log(1/x)) = -mean(log x).
-        start = Gamma().init_from_statistics((sums[0], -sums[1]), n)
+    def init_from_statistics(self, sums, n, centre=None):
+        start = _gamma_start_centred(*sums, n, 1.0 / _positive_centre(centre, n))
         return {"shape": start["shape"], "scale": start["rate"]}
 
     def expected_information(self, params):
@@ -674,19 +745,23 @@ class Nakagami(Family):
         y = jnp.square(x)
         return {"shape": Gamma().init(y, w)["shape"], "scale": jnp.sqrt(weighted_mean(y, w))}
 
-    def statistics(self, x):
-        return (jnp.log(x), jnp.square(x))
+    # x^2 ~ Gamma(m, rate m / s^2): the gamma's centred statistics of t = x^2
+    # (about centre^2), and log f(x) = log 2 + log g(t) + (1/2) log t.
+    def statistics(self, x, centre=None):
+        t = jnp.where(x > 0, jnp.square(x), jnp.nan)  # x <= 0 is outside the support
+        return _centred_gamma_statistics(t, jnp.square(_positive_centre(centre, x)))
 
-    def loglik_from_statistics(self, params, sums, n):
-        m, s = params["shape"], params["scale"]
-        log_s = jnp.log(s)
-        const = LOG_2 + xlogy(m, m) - gammaln(m) - 2.0 * m * log_s
-        return n * const + (2.0 * m - 1.0) * sums[0] - m * sums[1] / (s * s)
+    def loglik_from_statistics(self, params, sums, n, centre=None):
+        m, c = params["shape"], jnp.square(_positive_centre(centre, n))
+        s1, s2 = sums
+        log_rate = jnp.log(m) - 2.0 * jnp.log(params["scale"])
+        gamma = _gamma_loglik_centred(m, log_rate, s1, s2, n, c)
+        return n * LOG_2 + gamma + 0.5 * (n * jnp.log(c) + s1 - s2)
 
-    def init_from_statistics(self, sums, n):
-        # x^2 ~ Gamma(m, rate m / s^2): mean(x^2) and mean(log x^2) = 2 mean(log x).
-        start = Gamma().init_from_statistics((sums[1], 2.0 * sums[0]), n)
-        return {"shape": start["shape"], "scale": jnp.sqrt(sums[1] / n)}
+    def init_from_statistics(self, sums, n, centre=None):
+        c = jnp.square(_positive_centre(centre, n))
+        start = _gamma_start_centred(*sums, n, c)
+        return {"shape": start["shape"], "scale": jnp.sqrt(c * (1.0 + sums[0] / n))}
 
     def expected_information(self, params):
         # d2/dm ds log f = 2 (x^2/s^2 - 1) / s has mean 0 since E[x^2] = s^2.
@@ -729,14 +804,14 @@ class ChiSquared(Family):
     def init(self, x, w):
         return {"df": weighted_mean(x, w)}
 
-    def statistics(self, x):
+    def statistics(self, x, centre=None):
         return (jnp.log(x), x)
 
-    def loglik_from_statistics(self, params, sums, n):
+    def loglik_from_statistics(self, params, sums, n, centre=None):
         h = 0.5 * params["df"]
         return (h - 1.0) * sums[0] - 0.5 * sums[1] - n * (h * LOG_2 + gammaln(h))
 
-    def init_from_statistics(self, sums, n):
+    def init_from_statistics(self, sums, n, centre=None):
         return {"df": sums[1] / n}
 
     def expected_information(self, params):

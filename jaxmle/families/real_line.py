@@ -252,27 +252,32 @@ class StudentT(Family):
         #   log f = R(df) - (log df + log pi) / 2 - log(scale) - c L,
         # R(df) = log Gamma(c) - log Gamma(df / 2). Written with L, not log(a),
         # the value has no terms of size df log(df) that cancel (they would
-        # swamp it as df grows towards the normal limit); r^2 b^2 = b - df
-        # scale^2 b^2, so five sums give every derivative.
+        # swamp it as df grows towards the normal limit); the gradient uses
+        # the sum of r^2 b = 1 - df scale^2 b directly, for the same reason
+        # (from sum b, the scale's gradient would be a difference of two terms
+        # of size n df / scale); r^2 b^2 = b - df scale^2 b^2 in the Hessian,
+        # whose relative accuracy is all Newton needs.
         nu, s = params["df"], params["scale"]
         r = x - params["loc"]
         b = 1.0 / (nu * jnp.square(s) + r * r)
         rb = r * b
-        return jnp.log1p(jnp.square(r / s) / nu), b, rb, b * b, rb * b
+        return jnp.log1p(jnp.square(r / s) / nu), b, rb, b * b, rb * b, r * rb
 
     def derivatives_from_terms(self, params, sums, n):
         nu, s = params["df"], params["scale"]
-        s_log1p, sb, srb, sb2, srb2 = sums
+        s_log1p, sb, srb, sb2, srb2, sr2b = sums
         c = 0.5 * (nu + 1.0)
         s2 = s * s
         sr2b2 = sb - nu * s2 * sb2  # sum r^2 b^2
         half, log_nu, log_s = 0.5 * nu, jnp.log(nu), jnp.log(s)
         d2 = 0.25 * trigamma_half_step(half) + 0.5 / nu  # D''(df), D = R + (df log df - log pi)/2
         value = n * (lgamma_half_step(half) - 0.5 * (log_nu + LOG_PI) - log_s) - c * s_log1p
+        # c s^2 sum b = (c / df)(n - sum r^2 b): the gradients without terms
+        # that cancel to a part in df.
         grad = {
-            "df": 0.5 * n * (digamma_half_step(half) + 1.0) - 0.5 * s_log1p - c * s2 * sb,
+            "df": 0.5 * n * (digamma_half_step(half) - 1.0 / nu) - 0.5 * s_log1p + c * sr2b / nu,
             "loc": 2.0 * c * srb,
-            "scale": n * nu / s - 2.0 * c * nu * s * sb,
+            "scale": (2.0 * c * sr2b - n) / s,
         }
         hess = {
             ("df", "df"): n * d2 - s2 * sb + c * s2 * s2 * sb2,

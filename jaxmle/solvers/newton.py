@@ -54,7 +54,7 @@ __all__ = [
 
 _ARMIJO_C = 1e-4
 _MAX_HALVINGS = 40
-_EIG_FLOOR = 1e-10
+_EIG_FLOOR = 1e-13
 _NOISE_ULPS = 256.0
 
 
@@ -111,16 +111,17 @@ def _tested(
 ) -> jax.Array:
     """The coordinates the solver moves and tests: all but the ``limits`` at a
     limit of their range, where the parameter is beyond ``eps^(-1/4)``
-    (``|log| > 9``, about 8,000, in float64) and both its gradient and its
-    curvature are below ``sqrt(eps)``: a Student t's df there is the normal
-    limit, with a gradient and curvature of rounding noise (a gamma's shape
+    (``|log| > 9``, about 8,000, in float64), its gradient is below
+    ``sqrt(eps)`` and its curvature below ``eps^(1/4)``: a Student t's df
+    there is the normal limit, with a gradient and curvature of rounding
+    noise (the curvature's noise grows with df; a gamma's shape
     or a von Mises concentration of 1e8 keep a curvature near 1/2; a
     mixture component's scale shrinking onto a spike of equal values keeps a
     gradient: an unbounded likelihood, not a limit)."""
     if limits is None or not any(limits):
         return jnp.ones(hess.shape[0], bool)
     eps = float(jnp.finfo(hess.dtype).eps)
-    flat = (jnp.diag(hess) < eps**0.5) & (jnp.abs(grad) < eps**0.5)
+    flat = (jnp.diag(hess) < eps**0.25) & (jnp.abs(grad) < eps**0.5)
     far = jnp.abs(u) > 0.25 * float(np.log(1.0 / eps))
     return ~(jnp.asarray(limits) & far & flat)
 
@@ -184,7 +185,14 @@ def newton_update(
     scale = curvature_scale(h_move)
     d_newton = newton_direction(g, h_move, scale)
     step = jnp.max(jnp.abs(d_newton * scale))
-    g_small = jnp.max(jnp.abs(g / scale)) <= gtol
+    g_scaled = jnp.max(jnp.abs(g / scale))
+    # At the resolution of the floating-point coordinates: the Newton step is
+    # within a few ulps of u, so no representable point is better; the
+    # gradient left is the rounding of u (a gamma's log-rate of 18 moves in
+    # steps of 4e-15, a gradient of 4e-10 in curvature units at shape 1e10).
+    ulps = 4.0 * jnp.finfo(dt).eps * jnp.maximum(jnp.abs(u), 1.0)
+    at_resolution = jnp.all(jnp.abs(d_newton) <= ulps) & (g_scaled <= gtol**0.5)
+    g_small = (g_scaled <= gtol) | at_resolution
     n_iter = s.n_iter + accept.astype(jnp.int32)
 
     # Rejected: halve the step; after _MAX_HALVINGS, retry once along the
