@@ -14,6 +14,7 @@ README's architecture section): entry points (``fit``, ``many``,
 # Every family class (jm.Gamma, jm.StudentT, ...), the registry and the base.
 from jaxmle.families import *  # noqa: F403
 from jaxmle.families.base import CumulativeHazardFamily as CumulativeHazardFamily
+from jaxmle.families.censored import Censored as Censored
 from jaxmle.families.scipy_bridge import ScipyEquivalent as ScipyEquivalent
 from jaxmle.fit import METHODS as METHODS, fit as fit
 from jaxmle.inference import (

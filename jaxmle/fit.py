@@ -48,6 +48,7 @@ from jaxmle._engine.validation import (
     validate_weights,
 )
 from jaxmle.families.base import Family
+from jaxmle.families.censored import with_censoring
 from jaxmle.families.registry import resolve
 from jaxmle.inference.covariance import check_cov_type, with_cov_type
 from jaxmle.results import FitResult
@@ -147,7 +148,7 @@ def fit(
         >>> bool(res.converged), round(float(res.params["shape"]), 1)
         (True, 2.0)
     """
-    family = resolve(fam)
+    family, x = with_censoring(resolve(fam), x)
     check_cov_type(cov_type)
     options = _options(method, optimizer, max_iter, tol, chunk_size, batch_size, epochs)
     bounded = options.chunk_size is not None or options.batch_size is not None

@@ -17,6 +17,7 @@ from jaxmle._engine.compile import jit_fit
 from jaxmle._engine.objective import observed_information_matrix, total_loglik
 from jaxmle._engine.validation import validate_data, validate_params, validate_weights
 from jaxmle.families.base import Family
+from jaxmle.families.censored import with_censoring
 from jaxmle.families.registry import resolve
 from jaxmle.inference.covariance import (
     INFORMATION_KINDS,
@@ -35,7 +36,7 @@ __all__ = [
 
 
 def _prepare(fam, params, x, weights):
-    family = resolve(fam)
+    family, x = with_censoring(resolve(fam), x)
     xv = validate_data(family, x)
     w = validate_weights(weights, xv.shape[0], xv.dtype)
     p = validate_params(family, params, xv.dtype)

@@ -43,6 +43,7 @@ from jaxmle._engine.validation import (
     locate,
 )
 from jaxmle.families.base import Family
+from jaxmle.families.censored import with_censoring
 from jaxmle.families.registry import resolve
 from jaxmle.inference.covariance import check_cov_type, with_cov_type
 from jaxmle.results import GroupFits, ManyFitResult
@@ -107,8 +108,9 @@ def fit_many(
         >>> len(res), res.params["shape"].shape, bool(res.converged.all())
         (100, (100,), True)
     """
+    family, x = with_censoring(resolve(fam), x)
     return _fit_many(
-        resolve(fam),
+        family,
         x,
         Origin(),
         mask=mask,

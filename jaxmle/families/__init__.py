@@ -11,7 +11,10 @@
   negative binomial, zero-inflated Poisson, categorical, beta-binomial;
 * :mod:`~jaxmle.families.multivariate`: multivariate normal, Dirichlet;
 * :mod:`~jaxmle.families.composite`: families built from families (mixtures,
-  a free location);
+  a free location); :mod:`~jaxmle.families.truncated`: a family renormalized
+  on an interval;
+* :mod:`~jaxmle.families.censored`: censored observations (``Censored``) and
+  their likelihood, a family of rows (``CensoredFamily``);
 * :mod:`~jaxmle.families.custom`: families from a user's log-density.
 
 Underneath: :mod:`~jaxmle.families.base` (the :class:`Family` abstraction),
@@ -34,6 +37,7 @@ from jaxmle.families import (
     positive,
     real_line,
     support as support,
+    truncated,
 )
 from jaxmle.families.base import Family as Family
 from jaxmle.families.bounded import *  # noqa: F403
@@ -44,6 +48,7 @@ from jaxmle.families.discrete import *  # noqa: F403
 from jaxmle.families.multivariate import *  # noqa: F403
 from jaxmle.families.positive import *  # noqa: F403
 from jaxmle.families.real_line import *  # noqa: F403
+from jaxmle.families.truncated import *  # noqa: F403
 from jaxmle.families.registry import (
     family as family,
     family_class as family_class,
@@ -64,6 +69,7 @@ FAMILY_CLASSES = tuple(
         discrete,
         multivariate,
         composite,
+        truncated,
         custom,
     )
     for name in module.__all__
