@@ -199,6 +199,14 @@ class Family:
         its parameters adapts them, so that every observation is inside)."""
         return self.init(x, w)
 
+    def init_right_censored(
+        self, x: jax.Array, event: jax.Array, w: jax.Array | None
+    ) -> Params | None:
+        """A start for right-censored data (``event``: 1 where ``x`` is the
+        value, 0 where the value exceeds ``x``), or ``None`` (the default:
+        ``init`` on the values and censoring times alike)."""
+        return None
+
     def closed_form(self, x: jax.Array, w: jax.Array | None) -> Params | None:
         """The exact MLE, or ``None`` where the family has none."""
         return None
@@ -330,11 +338,23 @@ class Family:
         """``logpdf`` from ``features(x)``; the default is ``logpdf(params, feats)``."""
         return self.logpdf(params, feats)
 
+    def logsf_features(self, params: Params, feats: Any) -> jax.Array:
+        """``logsf`` from ``features(x)`` (right-censored observations); the
+        default is ``logsf(params, feats)``."""
+        return self.logsf(params, feats)
+
     #: Whether the family writes its log-likelihood's derivatives out
     #: (``derivative_terms`` and ``derivatives_from_terms``): Newton's passes
     #: then sum a few per-sample terms instead of autodiff's derivatives.
     #: Set by defining ``derivative_terms`` (see ``__init_subclass__``).
     has_derivatives: ClassVar[bool] = False
+    #: Which :meth:`derivative_terms` come from the log-hazard (``log h``)
+    #: part of ``log f = log h - H`` of a cumulative-hazard family: weighted
+    #: by the event indicator, with ``n`` the number of events, the terms give
+    #: the right-censored log-likelihood ``sum_events log h - sum_all H``
+    #: (:class:`~jaxmle.families.censored.CensoredFamily`). ``None``: not so
+    #: written.
+    event_terms: ClassVar[tuple[int, ...] | None] = None
 
     def derivative_terms(self, params: Params, feats: Any) -> tuple[jax.Array, ...]:
         r"""Per-sample terms :math:`t(x_i; \theta)`, each ``(N,)``, whose

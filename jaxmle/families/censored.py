@@ -94,6 +94,7 @@ class Censored:
         if self.left.shape[0] == 0:
             raise ValueError("Censored data are empty: left and right have no observations")
         self.entry = None if entry is None else _as_bound("entry", entry)
+        self._rows: dict[Any, tuple[frozenset[int], np.ndarray]] = {}
         if self.entry is not None and self.entry.shape != self.left.shape:
             raise ValueError(
                 f"entry must have one time per observation ({self.left.shape[0]}), got "
@@ -158,12 +159,13 @@ class Censored:
     def kinds(self) -> np.ndarray:
         """Each observation's :class:`Kind` (before a family's support recodes
         bounds at its ends)."""
-        lo_inf = np.isnan(self.left) | (self.left == -np.inf)
-        hi_inf = np.isnan(self.right) | (self.right == np.inf)
-        exact = ~lo_inf & ~hi_inf & (self.left == self.right)
-        return np.select(
-            [exact, hi_inf, lo_inf], [Kind.EXACT, Kind.RIGHT, Kind.LEFT], Kind.INTERVAL
-        ).astype(np.int8)
+        lo_inf = ~(self.left > -np.inf)  # NaN or -inf
+        hi_inf = ~(self.right < np.inf)
+        kind = np.full(self.left.shape, Kind.INTERVAL, np.int8)
+        kind[lo_inf] = Kind.LEFT
+        kind[hi_inf] = Kind.RIGHT
+        kind[self.left == self.right] = Kind.EXACT
+        return kind
 
     def counts(self) -> dict[str, int]:
         """How many observations of each kind."""
@@ -193,6 +195,7 @@ def _as_bound(name: str, v: Any) -> np.ndarray:
         raise TypeError(f"{name} must be an array of numbers: {err}") from err
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    arr.setflags(write=False)
     return arr
 
 
@@ -229,6 +232,15 @@ class CensoredFamily(Family):
         self.scipy_equivalent = base.scipy_equivalent
         self.density = base.density
         self.discrete = base.support.discrete
+        # Right-censored data of a family whose derivative terms split into
+        # log-hazard and cumulative-hazard parts (the Weibull): Newton's
+        # passes from those terms, weighted by the event indicator.
+        self.has_derivatives = (
+            base.has_derivatives
+            and base.event_terms is not None
+            and self.kinds <= {Kind.EXACT, Kind.RIGHT}
+            and not self.entry
+        )
         width = 5 if self.entry else 3
         self.support = S.Support(
             f"censored rows of {base.support.description}",
@@ -262,10 +274,42 @@ class CensoredFamily(Family):
             term = term - jnp.where(delayed, base.logsf(params, entry), 0.0)
         return term
 
+    def features(self, rows):
+        """Where Newton runs on derivative terms: the base family's features of
+        ``lo`` and the event indicator, made once per fit; else the rows."""
+        if not self.has_derivatives:
+            return rows
+        return self.base.features(rows[:, 0]), (rows[:, 2] == Kind.EXACT).astype(rows.dtype)
+
+    def logpdf_features(self, params, feats):
+        if not self.has_derivatives:
+            return self.logpdf(params, feats)
+        f, event = feats
+        exact = self.base.logpdf_features(params, f)
+        return jnp.where(event > 0, exact, self.base.logsf_features(params, f))
+
+    def derivative_terms(self, params, feats):
+        """The base family's terms, its log-hazard terms weighted by the event
+        indicator ``d``, and ``d`` (its sum is the number of events)."""
+        f, event = feats
+        terms = self.base.derivative_terms(params, f)
+        events = self.base.event_terms
+        weighted = tuple(t * event if i in events else t for i, t in enumerate(terms))
+        return (*weighted, event)
+
+    def derivatives_from_terms(self, params, sums, n):
+        return self.base.derivatives_from_terms(params, tuple(sums[:-1]), sums[-1])
+
     def init(self, rows, w):
-        # The base family's start on a pseudo-sample: exact values, the bound
-        # of one-sided observations, the midpoint of intervals.
+        # Right-censored data: the base family's own start where it has one;
+        # else its start on a pseudo-sample: exact values, the bound of
+        # one-sided observations, the midpoint of intervals.
         lo, hi, kind = rows[:, 0], rows[:, 1], rows[:, 2]
+        if self.kinds <= {Kind.EXACT, Kind.RIGHT} and not self.entry:
+            event = (kind == Kind.EXACT).astype(rows.dtype)
+            start = self.base.init_right_censored(lo, event, w)
+            if start is not None:
+                return start
         y = jnp.where(kind == Kind.INTERVAL, 0.5 * (lo + hi), jnp.where(kind == Kind.LEFT, hi, lo))
         if self.discrete:
             y = jnp.floor(y)
@@ -339,103 +383,108 @@ def censored_rows(base: Family, data: Censored) -> tuple[CensoredFamily, np.ndar
     """``(family, rows)`` of ``data`` under ``base``: bounds at or beyond the
     ends of the support recoded (module docstring), impossible observations
     refused with their rows named, the kinds present recorded in the
-    family."""
+    family. Kept on ``data`` per family (the rows of one support are made
+    once: ``select`` fits many families to the same data)."""
     if not isinstance(data, Censored):
         raise TypeError(f"expected jm.Censored data, got {type(data).__name__}")
     if base.event_ndim:
         raise ValueError(f"censored data of a multivariate family ({base.name})")
+    key = (base.support, base.name)
+    if key not in data._rows:
+        data._rows[key] = _make_rows(base, data)
+    kinds, rows = data._rows[key]
+    return CensoredFamily(base, kinds, entry=data.entry is not None), rows
+
+
+def _make_rows(base: Family, data: Censored) -> tuple[frozenset[int], np.ndarray]:
     contains = base.support.contains
-    kind = data.kinds.astype(np.int64)
+    kind = data.kinds
     lo = np.where(np.isnan(data.left), -np.inf, data.left)
     hi = np.where(np.isnan(data.right), np.inf, data.right)
     exact = kind == Kind.EXACT
     off_grid = exact & ~np.asarray(contains(np.where(exact, lo, np.nan)), bool)
-    off_grid &= np.isfinite(lo)
     _refuse(off_grid, f"are exact values outside the support of {base.name} "
             f"({base.support.description})")  # fmt: skip
-    ref = _reference_point(base, lo, hi, kind)
+    ref = _reference_point(base, lo, hi)
     step = 1.0 if base.support.discrete else 0.0
     # A lower bound says something only where a value below it is possible
     # (for counts, where l - 1 is in the support); an upper bound, where a
     # value above it is.
-    lo_info = np.isfinite(lo) & np.asarray(
-        contains(np.where(np.isfinite(lo), lo - step, ref)), bool
-    )
-    hi_info = np.isfinite(hi) & np.asarray(contains(np.where(np.isfinite(hi), hi, ref)), bool)
-    lo_beyond = np.isfinite(lo) & ~lo_info & (lo > ref)  # at or above the upper end
-    hi_below = np.isfinite(hi) & ~hi_info & (hi < ref)  # below the lower end
+    lo_fin, hi_fin = np.isfinite(lo), np.isfinite(hi)
+    # (contains is elementwise: non-finite bounds are masked by *_fin)
+    lo_info = lo_fin & np.asarray(contains(lo - step if step else lo), bool)
+    hi_info = hi_fin & np.asarray(contains(hi), bool)
     _refuse(
-        ~exact & lo_beyond,
+        ~exact & lo_fin & ~lo_info & (lo > ref),
         f"have a lower bound at or beyond the upper end of the support of {base.name} "
         f"({base.support.description})",
     )
     _refuse(
-        ~exact & hi_below,
+        ~exact & hi_fin & ~hi_info & (hi < ref),
         f"have an upper bound below the support of {base.name} ({base.support.description})",
     )
     if base.support.discrete:
         _refuse(
-            (np.isfinite(lo) & (lo != np.floor(lo))) | (np.isfinite(hi) & (hi != np.floor(hi))),
+            (lo_fin & (lo != np.floor(lo))) | (hi_fin & (hi != np.floor(hi))),
             f"have bounds that are not integers ({base.name} is a count family)",
         )
-    new = np.select(
-        [
-            exact,
-            lo_info & hi_info,
-            lo_info,
-            hi_info,
-        ],
-        [Kind.EXACT, Kind.INTERVAL, Kind.RIGHT, Kind.LEFT],
-        Kind.NONE,
-    )
-    # counts: an interval [l, l] is the exact value l
-    new = np.where((new == Kind.INTERVAL) & (lo == hi), Kind.EXACT, new)
-    informative = new != Kind.NONE
-    if not informative.any():
+    # what the bounds say: neither, lo only, hi only, both
+    table = np.array([Kind.NONE, Kind.RIGHT, Kind.LEFT, Kind.INTERVAL], np.int8)
+    new = table[lo_info.view(np.int8) + 2 * hi_info.view(np.int8)]
+    new = np.where(exact, np.int8(Kind.EXACT), new)
+    present = np.bincount(new, minlength=len(Kind)) > 0
+    if not present[: Kind.NONE].any():
         raise ValueError(
             f"none of the {len(data)} censored observations says anything about {base.name}: "
             "every bound lies at or beyond the ends of its support"
         )
-    if not np.any(informative & (new != Kind.RIGHT)):
+    if not present[[Kind.EXACT, Kind.LEFT, Kind.INTERVAL]].any():
         raise ValueError(
-            f"all {int(informative.sum())} informative observations are right-censored: the "
-            "likelihood increases without limit as the distribution moves right, so there is "
-            "no MLE (at least one exact, left- or interval-censored value is needed)"
+            f"all informative observations ({int(np.sum(new == Kind.RIGHT))}) are "
+            "right-censored: the likelihood increases without limit as the distribution "
+            "moves right, so there is no MLE (at least one exact, left- or "
+            "interval-censored value is needed)"
         )
-    if not np.any(informative & (new != Kind.LEFT)):
+    if not present[[Kind.EXACT, Kind.RIGHT, Kind.INTERVAL]].any():
         raise ValueError(
-            f"all {int(informative.sum())} informative observations are left-censored: the "
-            "likelihood increases without limit as the distribution moves left, so there is "
-            "no MLE (at least one exact, right- or interval-censored value is needed)"
+            f"all informative observations ({int(np.sum(new == Kind.LEFT))}) are "
+            "left-censored: the likelihood increases without limit as the distribution "
+            "moves left, so there is no MLE (at least one exact, right- or "
+            "interval-censored value is needed)"
         )
-    lo_row = np.where(new == Kind.LEFT, hi, np.where(new == Kind.NONE, ref, lo))
-    hi_row = np.where(new == Kind.RIGHT, lo, np.where(new == Kind.NONE, ref, hi))
-    hi_row = np.where(new == Kind.EXACT, lo_row, hi_row)
-    columns = [lo_row, hi_row, new.astype(np.float64)]
+    first = np.where(new == Kind.LEFT, hi, lo)
+    second = np.where(hi_info & (new != Kind.EXACT), hi, lo)
+    columns = [first, second, new.astype(np.float64)]
     if data.entry is not None:
         e = data.entry
-        delayed = np.isfinite(e) & np.asarray(
-            contains(np.where(np.isfinite(e), e - step, ref)), bool
-        )
+        delayed = np.isfinite(e) & np.asarray(contains(e - step if step else e), bool)
         columns += [np.where(delayed, e, ref), delayed.astype(np.float64)]
     rows = np.stack(columns, axis=1)
-    kinds = frozenset(int(k) for k in np.unique(new) if k != Kind.NONE)
-    return CensoredFamily(base, kinds, entry=data.entry is not None), rows
+    none = new == Kind.NONE
+    if none.any():
+        rows[none, :2] = ref
+    rows.setflags(write=False)
+    kinds = frozenset(int(k) for k in np.flatnonzero(present[: Kind.NONE]))
+    return kinds, rows
 
 
-def _reference_point(base: Family, lo, hi, kind) -> float:
-    """A value inside the support, from the data: the median of the finite
-    bounds that the support contains (an exact value's, else any)."""
-    vals = np.concatenate([lo[np.isfinite(lo)], hi[np.isfinite(hi)]])
+def _reference_point(base: Family, lo, hi) -> float:
+    """A value inside the support, from the data: the median of (up to 4,096
+    evenly spaced) finite bounds that the support contains."""
+    vals = np.concatenate([lo[:: max(1, lo.size // 2048)], hi[:: max(1, hi.size // 2048)]])
+    vals = vals[np.isfinite(vals)]
     inside = vals[np.asarray(base.support.contains(vals), bool)] if vals.size else vals
+    if inside.size == 0:
+        vals = np.concatenate([lo, hi])
+        vals = vals[np.isfinite(vals)]
+        inside = vals[np.asarray(base.support.contains(vals), bool)] if vals.size else vals
     if inside.size == 0:
         raise ValueError(
             f"none of the {lo.size} censored observations says anything about {base.name}: "
             f"no bound lies in its support ({base.support.description})"
         )
-    if base.support.discrete:
-        return float(np.floor(np.median(inside)))
-    return float(np.median(inside))
+    mid = float(np.median(inside))
+    return float(np.floor(mid)) if base.support.discrete else mid
 
 
 def with_censoring(family: Family, x: Any) -> tuple[Family, Any]:

@@ -269,6 +269,23 @@ class Weibull(CumulativeHazardFamily):
         log_ratio = logx - jnp.log(lam)
         return jnp.log(k) - jnp.log(lam) + (k - 1.0) * log_ratio - jnp.exp(k * log_ratio)
 
+    def logsf_features(self, params, logx):
+        return -jnp.exp(params["shape"] * (logx - jnp.log(params["scale"])))
+
+    def init_right_censored(self, x, event, w):
+        # The shape from all times, then the scale's MLE at that shape:
+        # scale^k = sum x^k / (number of events).
+        k = self.init(x, w)["shape"]
+        logx = jnp.log(x)
+        top = jnp.max(logx)
+        ww = jnp.ones_like(x) if w is None else w
+        log_sum = jnp.log(jnp.sum(ww * jnp.exp(k * (logx - top))))
+        log_scale = top + (log_sum - jnp.log(jnp.sum(ww * event))) / k
+        return {"shape": k, "scale": jnp.exp(log_scale)}
+
+    # log h = log k - log scale + (k - 1) t: the sum of t and n (the events)
+    event_terms = (0,)
+
     def derivative_terms(self, params, logx):
         # t = log(x / scale) and e = (x / scale)^shape: one exp per sample.
         t = logx - jnp.log(params["scale"])
