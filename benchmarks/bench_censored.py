@@ -217,8 +217,7 @@ def run_many(b: int, n: int, args) -> dict:
                 lo, hi = data[count]
                 q = _lifelines("weibull", lo, hi)
                 lls.append(
-                    censored_loglik(_frozen("weibull", q), lo, hi)
-                    - float(res.loglik[count])
+                    censored_loglik(_frozen("weibull", q), lo, hi) - float(res.loglik[count])
                 )
                 count += 1
         per = (time.perf_counter() - t0) / count
