@@ -271,8 +271,12 @@ def write(rows, args, machine: str) -> None:
     for r in rows:
         if not r["case"].startswith("many"):
             continue
-        lines += ["", f"fit_many {r['b']} x {r['n']}: {r['jaxmle_s']:.3g} s "
-                  f"(+{r['jaxmle_compile_s']:.2f} s compile), {r['converged']:.0%} converged"]  # fmt: skip
+        compile_s, conv = r["jaxmle_compile_s"], r["converged"]
+        lines += [
+            "",
+            f"fit_many {r['b']} x {r['n']}: {r['jaxmle_s']:.3g} s (+{compile_s:.2f} s compile), "
+            f"{conv:.0%} converged",
+        ]
         if "lifelines_loop_s" in r:
             ratio = r["lifelines_loop_s"] / r["jaxmle_s"]
             lines.append(

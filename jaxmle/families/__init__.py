@@ -48,7 +48,6 @@ from jaxmle.families.discrete import *  # noqa: F403
 from jaxmle.families.multivariate import *  # noqa: F403
 from jaxmle.families.positive import *  # noqa: F403
 from jaxmle.families.real_line import *  # noqa: F403
-from jaxmle.families.truncated import *  # noqa: F403
 from jaxmle.families.registry import (
     family as family,
     family_class as family_class,
@@ -57,6 +56,7 @@ from jaxmle.families.registry import (
     resolve as resolve,
 )
 from jaxmle.families.scipy_bridge import ScipyEquivalent as ScipyEquivalent
+from jaxmle.families.truncated import *  # noqa: F403
 
 #: The names of the family classes, module by module.
 FAMILY_CLASSES = tuple(
