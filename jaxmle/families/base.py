@@ -200,11 +200,12 @@ class Family:
         return self.init(x, w)
 
     def init_right_censored(
-        self, x: jax.Array, event: jax.Array, w: jax.Array | None
+        self, feats: Any, event: jax.Array, w: jax.Array | None
     ) -> Params | None:
-        """A start for right-censored data (``event``: 1 where ``x`` is the
-        value, 0 where the value exceeds ``x``), or ``None`` (the default:
-        ``init`` on the values and censoring times alike)."""
+        """A start for right-censored data from ``feats = features(x)``
+        (``event``: 1 where ``x`` is the value, 0 where the value exceeds
+        ``x``), or ``None`` (the default: ``init`` on the values and censoring
+        times alike)."""
         return None
 
     def closed_form(self, x: jax.Array, w: jax.Array | None) -> Params | None:

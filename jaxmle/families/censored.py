@@ -281,6 +281,12 @@ class CensoredFamily(Family):
             return rows
         return self.base.features(rows[:, 0]), (rows[:, 2] == Kind.EXACT).astype(rows.dtype)
 
+    def init_features(self, feats, w):
+        if not self.has_derivatives:
+            return None
+        f, event = feats
+        return self.base.init_right_censored(f, event, w)
+
     def logpdf_features(self, params, feats):
         if not self.has_derivatives:
             return self.logpdf(params, feats)
@@ -307,7 +313,7 @@ class CensoredFamily(Family):
         lo, hi, kind = rows[:, 0], rows[:, 1], rows[:, 2]
         if self.kinds <= {Kind.EXACT, Kind.RIGHT} and not self.entry:
             event = (kind == Kind.EXACT).astype(rows.dtype)
-            start = self.base.init_right_censored(lo, event, w)
+            start = self.base.init_right_censored(self.base.features(lo), event, w)
             if start is not None:
                 return start
         y = jnp.where(kind == Kind.INTERVAL, 0.5 * (lo + hi), jnp.where(kind == Kind.LEFT, hi, lo))

@@ -272,13 +272,12 @@ class Weibull(CumulativeHazardFamily):
     def logsf_features(self, params, logx):
         return -jnp.exp(params["shape"] * (logx - jnp.log(params["scale"])))
 
-    def init_right_censored(self, x, event, w):
+    def init_right_censored(self, logx, event, w):
         # The shape from all times, then the scale's MLE at that shape:
         # scale^k = sum x^k / (number of events).
-        k = self.init(x, w)["shape"]
-        logx = jnp.log(x)
+        k = self.init_features(logx, w)["shape"]
         top = jnp.max(logx)
-        ww = jnp.ones_like(x) if w is None else w
+        ww = jnp.ones_like(logx) if w is None else w
         log_sum = jnp.log(jnp.sum(ww * jnp.exp(k * (logx - top))))
         log_scale = top + (log_sum - jnp.log(jnp.sum(ww * event))) / k
         return {"shape": k, "scale": jnp.exp(log_scale)}
