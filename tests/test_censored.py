@@ -6,6 +6,7 @@ after a censored fit; clear errors for impossible data."""
 import warnings
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy import integrate, optimize, stats
@@ -203,6 +204,14 @@ def test_standard_errors_profile_and_bootstrap_after_a_censored_fit():
             options=dict(xatol=1e-10),
         )  # fmt: skip
         assert -prof.fun == pytest.approx(float(res.loglik) - drop, abs=1e-5)
+    # delta method: the median lifetime scale (log 2)^(1/shape), its gradient by hand
+    median = res.delta(lambda q: q["scale"] * jnp.log(2.0) ** (1.0 / q["shape"]))
+    k, lam = p
+    grad = np.array([-lam * np.log(2.0) ** (1 / k) * np.log(np.log(2.0)) / k**2,
+                     np.log(2.0) ** (1 / k)])  # fmt: skip
+    cov = np.asarray(res.cov)
+    assert float(median.estimate) == pytest.approx(lam * np.log(2.0) ** (1 / k), rel=1e-12)
+    assert float(median.stderr) == pytest.approx(np.sqrt(grad @ cov @ grad), rel=1e-8)
     boot = res.bootstrap(200, key=0)
     assert 0.5 < float(boot.stderr["shape"]) / float(res.stderr["shape"]) < 1.5
     with pytest.raises((NotImplementedError, ValueError), match="censor"):
