@@ -139,42 +139,46 @@ class Censored:
         return cls(lo, hi)
 
     def _check(self) -> None:
+        """Refuse impossible rows; then NaN bounds become -inf / +inf and each
+        row's kind is fixed (once: the arrays are read-only)."""
         lo, hi = self.left, self.right
-        both = np.isnan(lo) & np.isnan(hi)
+        lo_nan, hi_nan = np.isnan(lo), np.isnan(hi)
+        both = lo_nan & hi_nan
         _refuse(both, "have both bounds NaN", "no information: drop them")
-        lo_inf = np.isnan(lo) | (lo == -np.inf)
-        hi_inf = np.isnan(hi) | (hi == np.inf)
+        lo_inf = lo_nan | (lo == -np.inf)
+        hi_inf = hi_nan | (hi == np.inf)
         _refuse(lo == np.inf, "have left = +inf", "no value is that large")
         _refuse(hi == -np.inf, "have right = -inf", "no value is that small")
-        _refuse(lo_inf & hi_inf & ~both, "are unbounded on both sides", "no information")
-        _refuse(~lo_inf & ~hi_inf & (lo > hi), "have left > right")
+        _refuse(lo_inf & hi_inf, "are unbounded on both sides", "no information")
+        _refuse(lo > hi, "have left > right")
         if self.entry is not None:
             e = self.entry
             _refuse(np.isnan(e) | (e == np.inf), "have a NaN or +inf entry time")
-            lower = np.where(lo_inf, hi, lo)
-            _refuse(~lo_inf & (e > lower), "enter after their value was observed (entry > left)")
+            _refuse(~lo_inf & (e > lo), "enter after their value was observed (entry > left)")
             _refuse(lo_inf & (e >= hi), "enter after their bound (entry >= right)")
+        if lo_nan.any() or hi_nan.any():
+            self.left = _frozen(np.where(lo_nan, -np.inf, lo))
+            self.right = _frozen(np.where(hi_nan, np.inf, hi))
+        # what each row says: INTERVAL unless a bound is infinite (RIGHT: hi,
+        # LEFT: lo) or the bounds are equal (EXACT)
+        table = np.array([Kind.INTERVAL, Kind.RIGHT, Kind.LEFT, Kind.INTERVAL], np.int8)
+        kind = table[hi_inf.view(np.int8) + 2 * lo_inf.view(np.int8)]
+        self._kinds = _frozen(np.where(self.left == self.right, np.int8(Kind.EXACT), kind))
 
     @property
     def kinds(self) -> np.ndarray:
         """Each observation's :class:`Kind` (before a family's support recodes
         bounds at its ends)."""
-        lo_inf = ~(self.left > -np.inf)  # NaN or -inf
-        hi_inf = ~(self.right < np.inf)
-        kind = np.full(self.left.shape, Kind.INTERVAL, np.int8)
-        kind[lo_inf] = Kind.LEFT
-        kind[hi_inf] = Kind.RIGHT
-        kind[self.left == self.right] = Kind.EXACT
-        return kind
+        return self._kinds
 
     def counts(self) -> dict[str, int]:
         """How many observations of each kind."""
-        k = self.kinds
+        counts = np.bincount(self._kinds, minlength=len(Kind))
         return {
-            "exact": int(np.sum(k == Kind.EXACT)),
-            "right": int(np.sum(k == Kind.RIGHT)),
-            "left": int(np.sum(k == Kind.LEFT)),
-            "interval": int(np.sum(k == Kind.INTERVAL)),
+            "exact": int(counts[Kind.EXACT]),
+            "right": int(counts[Kind.RIGHT]),
+            "left": int(counts[Kind.LEFT]),
+            "interval": int(counts[Kind.INTERVAL]),
         }
 
     def __len__(self) -> int:
@@ -195,6 +199,11 @@ def _as_bound(name: str, v: Any) -> np.ndarray:
         raise TypeError(f"{name} must be an array of numbers: {err}") from err
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    return _frozen(arr)
+
+
+def _frozen(arr: np.ndarray) -> np.ndarray:
+    """``arr``, read-only (the data of a :class:`Censored` do not change)."""
     arr.setflags(write=False)
     return arr
 
@@ -404,11 +413,9 @@ def censored_rows(base: Family, data: Censored) -> tuple[CensoredFamily, np.ndar
 
 def _make_rows(base: Family, data: Censored) -> tuple[frozenset[int], np.ndarray]:
     contains = base.support.contains
-    kind = data.kinds
-    lo = np.where(np.isnan(data.left), -np.inf, data.left)
-    hi = np.where(np.isnan(data.right), np.inf, data.right)
+    kind, lo, hi = data.kinds, data.left, data.right  # NaN bounds are -inf / inf here
     exact = kind == Kind.EXACT
-    off_grid = exact & ~np.asarray(contains(np.where(exact, lo, np.nan)), bool)
+    off_grid = exact & ~np.asarray(contains(lo), bool)
     _refuse(off_grid, f"are exact values outside the support of {base.name} "
             f"({base.support.description})")  # fmt: skip
     ref = _reference_point(base, lo, hi)
@@ -438,7 +445,10 @@ def _make_rows(base: Family, data: Censored) -> tuple[frozenset[int], np.ndarray
     table = np.array([Kind.NONE, Kind.RIGHT, Kind.LEFT, Kind.INTERVAL], np.int8)
     new = table[lo_info.view(np.int8) + 2 * hi_info.view(np.int8)]
     new = np.where(exact, np.int8(Kind.EXACT), new)
-    present = np.bincount(new, minlength=len(Kind)) > 0
+    present = np.array(
+        [exact.any(), (lo_info & ~hi_info & ~exact).any(), (hi_info & ~lo_info & ~exact).any(),
+         (lo_info & hi_info & ~exact).any(), (~lo_info & ~hi_info & ~exact).any()]
+    )  # fmt: skip
     if not present[: Kind.NONE].any():
         raise ValueError(
             f"none of the {len(data)} censored observations says anything about {base.name}: "
