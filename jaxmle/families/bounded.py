@@ -8,7 +8,7 @@ import jax.numpy as jnp
 from jax.scipy.special import betainc, polygamma, xlog1py, xlogy
 
 from jaxmle.families import constraints as C, support as S
-from jaxmle.families._special import betaln, matrix
+from jaxmle.families._special import betaln, log_betainc_pair, log_positive, log_tails, matrix
 from jaxmle.families.base import Family, weighted_max, weighted_mean, weighted_min
 from jaxmle.families.registry import register
 from jaxmle.families.scipy_bridge import ScipyEquivalent
@@ -45,12 +45,16 @@ class Beta(Family):
     def cdf(self, params, x):
         return betainc(params["alpha"], params["beta"], jnp.clip(x, 0.0, 1.0))
 
+    def _log_cdf_sf(self, params, x):
+        # From logit(x) = log x - log(1 - x): -inf at or below 0, +inf at or above 1.
+        logit = log_positive(x) - log_positive(1.0 - x)
+        return log_tails(*log_betainc_pair(params["alpha"], params["beta"], logit))
+
     def logcdf(self, params, x):
-        return jnp.log(self.cdf(params, x))
+        return self._log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        # I_{1-x}(beta, alpha) keeps the relative precision of a small upper tail.
-        return jnp.log(betainc(params["beta"], params["alpha"], jnp.clip(1.0 - x, 0.0, 1.0)))
+        return self._log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         return jax.random.beta(key, params["alpha"], params["beta"], shape)
@@ -128,9 +132,26 @@ class Uniform(Family):
         valid, width = self._width(params)
         return jnp.where(valid, jnp.clip((x - params["low"]) / width, 0.0, 1.0), jnp.nan)
 
-    def logsf(self, params, x):
+    def _log_cdf_sf(self, params, x):
+        # Each tail from its own end ((high - x) is exact near high).
         valid, width = self._width(params)
-        return jnp.where(valid, jnp.log(jnp.clip((params["high"] - x) / width, 0.0, 1.0)), jnp.nan)
+        lower = log_positive(jnp.minimum((x - params["low"]) / width, 1.0))
+        upper = log_positive(jnp.minimum((params["high"] - x) / width, 1.0))
+        log_cdf, log_sf = log_tails(lower, upper)
+        return jnp.where(valid, log_cdf, jnp.nan), jnp.where(valid, log_sf, jnp.nan)
+
+    def logcdf(self, params, x):
+        return self._log_cdf_sf(params, x)[0]
+
+    def logsf(self, params, x):
+        return self._log_cdf_sf(params, x)[1]
+
+    def log_interval_probability(self, params, lo, hi):
+        r""":math:`\log\frac{\min(hi, b) - \max(lo, a)}{b - a}` (``-inf`` for an
+        empty intersection)."""
+        valid, width = self._width(params)
+        length = jnp.minimum(hi, params["high"]) - jnp.maximum(lo, params["low"])
+        return jnp.where(valid, log_positive(length / width), jnp.nan)
 
     def sample(self, params, key, shape=()):
         u = jax.random.uniform(key, shape)

@@ -283,6 +283,10 @@ class Shifted(Family):
         z = jnp.maximum(x - params[self.loc_name], 0.0)
         return self.base.cdf(self._base_params(params), z)
 
+    def logcdf(self, params, x):
+        z = jnp.maximum(x - params[self.loc_name], 0.0)
+        return self.base.logcdf(self._base_params(params), z)
+
     def logsf(self, params, x):
         z = jnp.maximum(x - params[self.loc_name], 0.0)
         return self.base.logsf(self._base_params(params), z)

@@ -15,10 +15,19 @@ import numbers
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import betainc, gammainc, gammaincc, gammaln, xlog1py, xlogy
+from jax.scipy.special import gammaincc, gammaln, xlog1py, xlogy
 
 from jaxmle.families import constraints as C, support as S
-from jaxmle.families._special import HALF_LOG_2PI, betaln, log1mexp, nan_unless
+from jaxmle.families._special import (
+    HALF_LOG_2PI,
+    betaln,
+    log1mexp,
+    log_betainc_pair,
+    log_gammainc_pair,
+    log_positive,
+    log_tails,
+    nan_unless,
+)
 from jaxmle.families.base import Family, weighted_mean, weighted_mean_var
 from jaxmle.families.registry import register
 from jaxmle.families.scipy_bridge import ScipyEquivalent
@@ -75,6 +84,17 @@ def _log_choose(n, k):
 _SADDLE_FROM = 15.0
 
 
+def _count_tails(k, inner, log_lower, log_upper, above_all: bool = False):
+    r"""``(log P(X <= k), log P(X > k))`` of a count: the two tails where ``inner``
+    (:func:`log_tails`), ``(-inf, 0)`` below the support (``k < 0``) and
+    ``(0, -inf)`` above it (``k`` past the last value, where ``above_all``)."""
+    log_cdf, log_sf = log_tails(log_lower, log_upper)
+    below = k < 0
+    log_cdf = jnp.where(inner, log_cdf, jnp.where(below, -jnp.inf, 0.0))
+    log_sf = jnp.where(inner, log_sf, jnp.where(below, 0.0, -jnp.inf))
+    return log_cdf, log_sf
+
+
 def _stirling_error(k: jax.Array) -> jax.Array:
     """``log Gamma(k+1) - (k+1/2) log k + k - log(2 pi)/2`` for ``k >= 15``
     (its asymptotic series; the next term is below 1e-14 there)."""
@@ -126,9 +146,17 @@ class Poisson(Family):
         k = jnp.floor(x)
         return jnp.where(k < 0, 0.0, gammaincc(jnp.maximum(k, 0.0) + 1.0, params["rate"]))
 
-    def logsf(self, params, x):
+    def _log_cdf_sf(self, params, x):
+        # P(X <= k) = Q(k + 1, rate) and P(X > k) = P(k + 1, rate).
         k = jnp.floor(x)
-        return jnp.where(k < 0, 0.0, jnp.log(gammainc(jnp.maximum(k, 0.0) + 1.0, params["rate"])))
+        log_p, log_q = log_gammainc_pair(jnp.maximum(k, 0.0) + 1.0, jnp.log(params["rate"]))
+        return _count_tails(k, k >= 0, log_q, log_p)
+
+    def logcdf(self, params, x):
+        return self._log_cdf_sf(params, x)[0]
+
+    def logsf(self, params, x):
+        return self._log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         return jax.random.poisson(key, params["rate"], shape).astype(jnp.result_type(float))
@@ -176,6 +204,17 @@ class Bernoulli(Family):
 
     def cdf(self, params, x):
         return jnp.where(x < 0, 0.0, jnp.where(x < 1, 1.0 - params["p"], 1.0))
+
+    def _log_cdf_sf(self, params, x):
+        p = params["p"]
+        k = jnp.floor(x)
+        return _count_tails(k, k == 0, jnp.log1p(-p), jnp.log(p))
+
+    def logcdf(self, params, x):
+        return self._log_cdf_sf(params, x)[0]
+
+    def logsf(self, params, x):
+        return self._log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         return jax.random.bernoulli(key, params["p"], shape).astype(jnp.result_type(float))
@@ -236,27 +275,22 @@ class Binomial(Family):
         lp = _log_choose(n, k) + xlogy(k, p) + xlog1py(n - k, -p)
         return jnp.where((x >= 0) & (x <= n), lp, -jnp.inf)
 
-    def _tails(self, params, x):
-        # P(X <= k) = I_{1-p}(n-k, k+1) and P(X > k) = I_p(k+1, n-k) for 0 <= k < n.
+    def _log_cdf_sf(self, params, x):
+        # P(X <= k) = I_{1-p}(n-k, k+1) for 0 <= k < n, with logit(1-p) = log(1-p) - log p.
         p, n = params["p"], float(self.n)
         k = jnp.floor(x)
-        kc = jnp.clip(k, 0.0, n - 1.0)  # masked outside [0, n): keeps betainc's a, b > 0
-        inner = (k >= 0) & (k < n)
-        lower = betainc(n - kc, kc + 1.0, 1.0 - p)
-        upper = betainc(kc + 1.0, n - kc, p)
-        return k, inner, lower, upper
+        kc = jnp.clip(k, 0.0, n - 1.0)  # masked outside [0, n)
+        log_i, log_1mi = log_betainc_pair(n - kc, kc + 1.0, jnp.log1p(-p) - jnp.log(p))
+        return _count_tails(k, (k >= 0) & (k < n), log_i, log_1mi)
 
     def cdf(self, params, x):
-        k, inner, lower, _ = self._tails(params, x)
-        return jnp.where(inner, lower, jnp.where(k < 0, 0.0, 1.0))
+        return jnp.exp(self.logcdf(params, x))
 
     def logcdf(self, params, x):
-        k, inner, lower, _ = self._tails(params, x)
-        return jnp.where(inner, jnp.log(lower), jnp.where(k < 0, -jnp.inf, 0.0))
+        return self._log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        k, inner, _, upper = self._tails(params, x)
-        return jnp.where(inner, jnp.log(upper), jnp.where(k < 0, 0.0, -jnp.inf))
+        return self._log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         draws = jax.random.binomial(key, float(self.n), params["p"], shape)
@@ -375,24 +409,22 @@ class NegativeBinomial(Family):
         lp = log_coef + r * jnp.log(p) + xlog1py(k, -p)
         return jnp.where(x >= 0, lp, -jnp.inf)
 
-    def _tails(self, params, x):
-        # P(X <= k) = I_p(r, k+1) and P(X > k) = I_{1-p}(k+1, r) for k >= 0.
+    def _log_cdf_sf(self, params, x):
+        # P(X <= k) = I_p(r, k+1) for k >= 0, with logit(p) = log p - log(1-p).
         r, p = params["r"], params["p"]
         k = jnp.floor(x)
         kc = jnp.maximum(k, 0.0)
-        return k >= 0, betainc(r, kc + 1.0, p), betainc(kc + 1.0, r, 1.0 - p)
+        log_i, log_1mi = log_betainc_pair(r, kc + 1.0, jnp.log(p) - jnp.log1p(-p))
+        return _count_tails(k, k >= 0, log_i, log_1mi)
 
     def cdf(self, params, x):
-        inner, lower, _ = self._tails(params, x)
-        return jnp.where(inner, lower, 0.0)
+        return jnp.exp(self.logcdf(params, x))
 
     def logcdf(self, params, x):
-        inner, lower, _ = self._tails(params, x)
-        return jnp.where(inner, jnp.log(lower), -jnp.inf)
+        return self._log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        inner, _, upper = self._tails(params, x)
-        return jnp.where(inner, jnp.log(upper), 0.0)
+        return self._log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         # Gamma-Poisson mixture: rate ~ Gamma(r, scale=(1-p)/p).
@@ -445,25 +477,23 @@ class ZeroInflatedPoisson(Family):
         zero = jnp.logaddexp(jnp.log(pi), log_keep - rate)
         return jnp.where(x == 0, zero, jnp.where(x > 0, log_keep + poisson, -jnp.inf))
 
-    def _poisson_tails(self, params, x):
+    def _log_cdf_sf(self, params, x):
+        # F(k) = pi + (1 - pi) Q(k + 1, rate) and S(k) = (1 - pi) P(k + 1, rate).
+        rate, pi = params["rate"], params["pi"]
         k = jnp.floor(x)
-        kc = jnp.maximum(k, 0.0) + 1.0
-        return k >= 0, gammaincc(kc, params["rate"]), gammainc(kc, params["rate"])
+        log_p, log_q = log_gammainc_pair(jnp.maximum(k, 0.0) + 1.0, jnp.log(rate))
+        log_keep = jnp.log1p(-pi)
+        lower = jnp.logaddexp(jnp.log(pi), log_keep + log_q)
+        return _count_tails(k, k >= 0, lower, log_keep + log_p)
 
     def cdf(self, params, x):
-        inner, lower, _ = self._poisson_tails(params, x)
-        pi = params["pi"]
-        return jnp.where(inner, pi + (1.0 - pi) * lower, 0.0)
+        return jnp.exp(self.logcdf(params, x))
 
     def logcdf(self, params, x):
-        inner, lower, _ = self._poisson_tails(params, x)
-        pi = params["pi"]
-        out = jnp.logaddexp(jnp.log(pi), jnp.log1p(-pi) + jnp.log(lower))
-        return jnp.where(inner, out, -jnp.inf)
+        return self._log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        inner, _, upper = self._poisson_tails(params, x)
-        return jnp.where(inner, jnp.log1p(-params["pi"]) + jnp.log(upper), 0.0)
+        return self._log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         k1, k2 = jax.random.split(key)
@@ -580,9 +610,16 @@ class Categorical(Family):
         k, lower, _ = self._tails(params, x)
         return jnp.where(k < 0, 0.0, jnp.where(k >= self.k - 1, 1.0, lower))
 
+    def _log_cdf_sf(self, params, x):
+        k, lower, upper = self._tails(params, x)
+        inner = (k >= 0) & (k < self.k - 1)
+        return _count_tails(k, inner, log_positive(lower), log_positive(upper))
+
+    def logcdf(self, params, x):
+        return self._log_cdf_sf(params, x)[0]
+
     def logsf(self, params, x):
-        k, _, upper = self._tails(params, x)
-        return jnp.where(k < 0, 0.0, jnp.log(upper))
+        return self._log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         draws = jax.random.categorical(key, jnp.log(params["probs"]), shape=shape)

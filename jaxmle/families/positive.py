@@ -10,9 +10,7 @@ from jax.scipy.special import (
     erf,
     erfc,
     gammainc,
-    gammaincc,
     gammaln,
-    log_ndtr,
     polygamma,
     xlogy,
 )
@@ -23,10 +21,17 @@ from jaxmle.families._special import (
     HALF_LOG_2PI,
     LOG_2,
     PI_SQ_OVER_6,
+    k_log_k_minus_lgamma,
     log1mexp,
+    log1mexp_exp,
+    log_gammainc_pair,
+    log_ndtr_accurate,
+    log_ndtr_gap,
+    log_positive,
+    log_softplus,
+    log_tails,
     matrix,
     nan_unless,
-    stirling_correction,
 )
 from jaxmle.families.base import (
     CumulativeHazardFamily,
@@ -88,13 +93,24 @@ class Exponential(Family):
         return jnp.log(rate) - rate * x
 
     def cdf(self, params, x):
-        return -jnp.expm1(-params["rate"] * x)
+        return -jnp.expm1(-params["rate"] * jnp.maximum(x, 0.0))
 
     def logcdf(self, params, x):
-        return log1mexp(params["rate"] * x)
+        return log1mexp_exp(jnp.log(params["rate"]) + log_positive(x))
 
     def logsf(self, params, x):
-        return -params["rate"] * x
+        return -params["rate"] * jnp.maximum(x, 0.0)
+
+    def log_interval_probability(self, params, lo, hi):
+        r""":math:`\log(e^{-\lambda lo} - e^{-\lambda hi}) = -\lambda lo +
+        \log(1 - e^{-\lambda (hi - lo)})` (ends clipped at 0; ``-inf`` where
+        ``hi <= lo``), with no cancellation at any distance."""
+        rate = params["rate"]
+        lo, hi = jnp.maximum(lo, 0.0), jnp.maximum(hi, 0.0)
+        width = hi - lo
+        ok = width > 0
+        value = -rate * lo + log1mexp(rate * jnp.where(ok, width, 1.0))
+        return jnp.where(ok, value, -jnp.inf)
 
     def sample(self, params, key, shape=()):
         return jax.random.exponential(key, shape) / params["rate"]
@@ -161,21 +177,12 @@ def _centred_gamma_statistics(t, c):
     return d, d - jnp.log1p(d)
 
 
-def _k_log_k_minus_lgamma(k):
-    """``k log k - k - log Gamma(k)`` (Stirling's form for ``k >= 10``, where the
-    direct one cancels: ``(1/2) log(k / 2 pi) - stirling_correction(k)``)."""
-    big = jnp.maximum(k, 10.0)
-    asym = 0.5 * jnp.log(big) - HALF_LOG_2PI - stirling_correction(big)
-    direct = xlogy(k, k) - k - gammaln(k)
-    return jnp.where(k >= 10.0, asym, direct)
-
-
 def _gamma_loglik_centred(k, log_rate, s1, s2, n, c):
     """The gamma(``k``, rate) log-likelihood of ``t`` from its centred sums."""
     r = log_rate + jnp.log(c) - jnp.log(k)
     em = jnp.expm1(r)
     sum_log_t = n * jnp.log(c) + s1 - s2
-    return n * _k_log_k_minus_lgamma(k) - k * (n * (em - r) + s1 * em + s2) - sum_log_t
+    return n * k_log_k_minus_lgamma(k) - k * (n * (em - r) + s1 * em + s2) - sum_log_t
 
 
 def _gamma_start_centred(s1, s2, n, c) -> Params:
@@ -211,10 +218,17 @@ class Gamma(Family):
         return a * jnp.log(b) + xlogy(a - 1.0, x) - b * x - gammaln(a)
 
     def cdf(self, params, x):
-        return gammainc(params["shape"], params["rate"] * x)
+        return gammainc(params["shape"], params["rate"] * jnp.maximum(x, 0.0))
+
+    def _log_cdf_sf(self, params, x):
+        log_rx = jnp.log(params["rate"]) + log_positive(x)
+        return log_tails(*log_gammainc_pair(params["shape"], log_rx))
+
+    def logcdf(self, params, x):
+        return self._log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        return jnp.log(gammaincc(params["shape"], params["rate"] * x))
+        return self._log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         return jax.random.gamma(key, params["shape"], shape) / params["rate"]
@@ -304,8 +318,8 @@ class Weibull(CumulativeHazardFamily):
         }
         return value, grad, hess
 
-    def cum_hazard(self, params, x):
-        return (x / params["scale"]) ** params["shape"]
+    def log_cum_hazard(self, params, x):
+        return params["shape"] * (log_positive(x) - jnp.log(params["scale"]))
 
     def sample(self, params, key, shape=()):
         return params["scale"] * jax.random.weibull_min(key, 1.0, params["shape"], shape)
@@ -427,16 +441,23 @@ class InverseGaussian(Family):
     def cdf(self, params, x):
         return jnp.exp(self.logcdf(params, x))
 
-    def logcdf(self, params, x):
+    def _log_cdf_sf(self, params, x):
+        # F = Phi(a) + exp(c) Phi(-b), and 1 - F = Phi(-a) - exp(c) Phi(-b)
+        # = Phi(-a) (1 - exp(-t)), t > 0; each used in its own tail.
+        # t = log Phi(-a) - c - log Phi(-b), where c = (b^2 - a^2)/2 cancels
+        # exactly (log_ndtr_gap: the upper tail keeps its digits at any x).
         a, b, c = self._terms(params, x)
-        return jnp.logaddexp(log_ndtr(a), c + log_ndtr(-b))
+        lower = jnp.logaddexp(log_ndtr_accurate(a), c + log_ndtr_accurate(-b))
+        t = log_ndtr_gap(a, b)
+        ok = t > 0
+        upper = log_ndtr_accurate(-a) + log1mexp(jnp.where(ok, t, 1.0))
+        return log_tails(lower, jnp.where(ok, upper, -jnp.inf))
+
+    def logcdf(self, params, x):
+        return self._log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        # 1 - F = Phi(-a) - exp(c) Phi(-b) = Phi(-a) (1 - exp(-t)), t > 0.
-        a, b, c = self._terms(params, x)
-        log_upper = log_ndtr(-a)
-        t = jnp.maximum(log_upper - c - log_ndtr(-b), 0.0)
-        return log_upper + log1mexp(t)
+        return self._log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         # Michael, Schucany & Haas (1976), with the root written without
@@ -515,21 +536,25 @@ class HalfNormal(Family):
         return _HALF_LOG_2_OVER_PI - jnp.log(s) - 0.5 * jnp.square(x / s)
 
     def cdf(self, params, x):
-        return erf(x / (params["scale"] * jnp.sqrt(2.0)))
+        return erf(jnp.maximum(x, 0.0) / (params["scale"] * jnp.sqrt(2.0)))
 
-    def logcdf(self, params, x):
-        # log erf(z) near 0, log1p(-erfc(z)) in the upper tail; double where
-        # keeps both branches finite.
-        z = x / (params["scale"] * jnp.sqrt(2.0))
+    def _log_cdf_sf(self, params, x):
+        # log erf(z) near 0 (log1p(-erfc(z)) above, double where: both finite),
+        # and log(2 Phi(-x/scale)) for the upper tail.
+        z = jnp.maximum(x, 0.0) / (params["scale"] * jnp.sqrt(2.0))
         small = z < 1.0
-        return jnp.where(
+        lower = jnp.where(
             small,
-            jnp.log(erf(jnp.where(small, z, 0.5))),
+            log_positive(erf(jnp.where(small, z, 0.5))),
             jnp.log1p(-erfc(jnp.where(small, 2.0, z))),
         )
+        return log_tails(lower, LOG_2 + log_ndtr_accurate(-jnp.maximum(x, 0.0) / params["scale"]))
+
+    def logcdf(self, params, x):
+        return self._log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        return LOG_2 + log_ndtr(-x / params["scale"])
+        return self._log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         return params["scale"] * jnp.abs(jax.random.normal(key, shape))
@@ -571,8 +596,8 @@ class Rayleigh(CumulativeHazardFamily):
         s = params["scale"]
         return jnp.log(x) - 2.0 * jnp.log(s) - 0.5 * jnp.square(x / s)
 
-    def cum_hazard(self, params, x):
-        return 0.5 * jnp.square(x / params["scale"])
+    def log_cum_hazard(self, params, x):
+        return 2.0 * (log_positive(x) - jnp.log(params["scale"])) - LOG_2
 
     def sample(self, params, key, shape=()):
         return params["scale"] * jnp.sqrt(2.0 * jax.random.exponential(key, shape))
@@ -590,8 +615,9 @@ class Rayleigh(CumulativeHazardFamily):
 
 
 def _loglogistic_z(params, x):
-    """``shape * log(x / scale)``: ``log x`` standardized as a logistic variable."""
-    return params["shape"] * (jnp.log(x) - jnp.log(params["scale"]))
+    """``shape * log(x / scale)``: ``log x`` standardized as a logistic variable
+    (``-inf`` for ``x <= 0``)."""
+    return params["shape"] * (log_positive(x) - jnp.log(params["scale"]))
 
 
 @register
@@ -672,13 +698,19 @@ class InverseGamma(Family):
         return a * jnp.log(b) - gammaln(a) - (a + 1.0) * jnp.log(x) - b / x
 
     def cdf(self, params, x):
-        return gammaincc(params["shape"], params["scale"] / x)
+        return jnp.exp(self.logcdf(params, x))
+
+    def _log_cdf_sf(self, params, x):
+        # F(x) = Q(shape, scale / x) and S(x) = P(shape, scale / x).
+        log_arg = jnp.log(params["scale"]) - log_positive(x)
+        log_p, log_q = log_gammainc_pair(params["shape"], log_arg)
+        return log_tails(log_q, log_p)
 
     def logcdf(self, params, x):
-        return jnp.log(self.cdf(params, x))
+        return self._log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        return jnp.log(gammainc(params["shape"], params["scale"] / x))
+        return self._log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         return params["scale"] / jax.random.gamma(key, params["shape"], shape)
@@ -747,11 +779,19 @@ class Nakagami(Family):
 
     def cdf(self, params, x):
         m = params["shape"]
-        return gammainc(m, m * jnp.square(x / params["scale"]))
+        return gammainc(m, m * jnp.square(jnp.maximum(x, 0.0) / params["scale"]))
+
+    def _log_cdf_sf(self, params, x):
+        # F(x) = P(m, m (x / scale)^2), from log(m) + 2 log(x / scale).
+        m = params["shape"]
+        log_arg = jnp.log(m) + 2.0 * (log_positive(x) - jnp.log(params["scale"]))
+        return log_tails(*log_gammainc_pair(m, log_arg))
+
+    def logcdf(self, params, x):
+        return self._log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        m = params["shape"]
-        return jnp.log(gammaincc(m, m * jnp.square(x / params["scale"])))
+        return self._log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         m = params["shape"]
@@ -809,10 +849,16 @@ class ChiSquared(Family):
         return xlogy(h - 1.0, x) - 0.5 * x - h * LOG_2 - gammaln(h)
 
     def cdf(self, params, x):
-        return gammainc(0.5 * params["df"], 0.5 * x)
+        return gammainc(0.5 * params["df"], 0.5 * jnp.maximum(x, 0.0))
+
+    def _log_cdf_sf(self, params, x):
+        return log_tails(*log_gammainc_pair(0.5 * params["df"], log_positive(x) - LOG_2))
+
+    def logcdf(self, params, x):
+        return self._log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        return jnp.log(gammaincc(0.5 * params["df"], 0.5 * x))
+        return self._log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         return 2.0 * jax.random.gamma(key, 0.5 * params["df"], shape)
@@ -863,17 +909,18 @@ class Frechet(Family):
         log_ratio = jnp.log(x) - jnp.log(s)
         return jnp.log(a) - jnp.log(s) - (1.0 + a) * log_ratio - jnp.exp(-a * log_ratio)
 
-    def _neg_logcdf(self, params, x):
-        return jnp.exp(-params["shape"] * (jnp.log(x) - jnp.log(params["scale"])))
+    def _log_neg_logcdf(self, params, x):
+        """``log(-log F(x)) = -shape log(x / scale)`` (``+inf`` for ``x <= 0``)."""
+        return -params["shape"] * (log_positive(x) - jnp.log(params["scale"]))
 
     def cdf(self, params, x):
-        return jnp.exp(-self._neg_logcdf(params, x))
+        return jnp.exp(self.logcdf(params, x))
 
     def logcdf(self, params, x):
-        return -self._neg_logcdf(params, x)
+        return -jnp.exp(self._log_neg_logcdf(params, x))
 
     def logsf(self, params, x):
-        return log1mexp(self._neg_logcdf(params, x))
+        return log1mexp_exp(self._log_neg_logcdf(params, x))
 
     def sample(self, params, key, shape=()):
         e = jax.random.exponential(key, shape)
@@ -916,7 +963,7 @@ class Burr(Family):
     scipy_equivalent = ScipyEquivalent("burr12", c="c", d="k", scale="scale")
 
     def _z(self, params, x):
-        return params["c"] * (jnp.log(x) - jnp.log(params["scale"]))
+        return params["c"] * (log_positive(x) - jnp.log(params["scale"]))
 
     def logpdf(self, params, x):
         c, k = params["c"], params["k"]
@@ -930,7 +977,9 @@ class Burr(Family):
         return -jnp.expm1(self.logsf(params, x))
 
     def logcdf(self, params, x):
-        return log1mexp(-self.logsf(params, x))
+        # log(1 - S) from log(-log S) = log k + log softplus(z): accurate where
+        # -log S underflows.
+        return log1mexp_exp(jnp.log(params["k"]) + log_softplus(self._z(params, x)))
 
     def sample(self, params, key, shape=()):
         # Inverse cdf: (x/s)^c = (1-U)^(-1/k) - 1 = expm1(E/k), E ~ Exp(1).
@@ -969,7 +1018,12 @@ class Pareto(Family):
     scipy_equivalent = ScipyEquivalent("pareto", b="alpha", scale="scale")
 
     def _log_ratio(self, params, x):
-        return jnp.log(x) - jnp.log(params["scale"])
+        """``log(x / scale)``, by ``log1p`` within a factor 2 of the scale
+        (``x - scale`` is exact there: the lower tail keeps its digits)."""
+        d = (x - params["scale"]) / params["scale"]
+        near = jnp.abs(d) < 1.0
+        far = log_positive(jnp.where(near, 1.0, x)) - jnp.log(params["scale"])
+        return jnp.where(near, jnp.log1p(jnp.where(near, d, 0.0)), far)
 
     def logpdf(self, params, x):
         a = params["alpha"]

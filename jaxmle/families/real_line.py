@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import betainc, gammaln, log_ndtr, ndtr
+from jax.scipy.special import gammaln, log_ndtr, ndtr
 from jax.scipy.stats import norm
 
 from jaxmle.families import constraints as C, support as S
@@ -24,7 +24,10 @@ from jaxmle.families._special import (
     digamma_half_step,
     gauss_legendre,
     lgamma_half_step,
-    log1mexp,
+    log1mexp_exp,
+    log_betainc_pair,
+    log_ndtr_accurate,
+    log_tails,
     matrix,
     trigamma_half_step,
 )
@@ -121,10 +124,10 @@ class Normal(Family):
         return ndtr((x - params["loc"]) / params["scale"])
 
     def logcdf(self, params, x):
-        return log_ndtr((x - params["loc"]) / params["scale"])
+        return log_ndtr_accurate((x - params["loc"]) / params["scale"])
 
     def logsf(self, params, x):
-        return log_ndtr((params["loc"] - x) / params["scale"])
+        return log_ndtr_accurate((params["loc"] - x) / params["scale"])
 
     def sample(self, params, key, shape=()):
         return params["loc"] + params["scale"] * jax.random.normal(key, shape)
@@ -300,28 +303,32 @@ class StudentT(Family):
             )
         return None
 
-    def _tail(self, params, x):
-        """``(z, P(T > |z|))`` for the standardized ``z``."""
+    def _log_tail(self, params, x):
+        r"""``(z, log P(T > |z|))`` for the standardized ``z``:
+        :math:`P(T > |z|) = \tfrac12 I_{\nu/(\nu+z^2)}(\nu/2, 1/2)`, whose
+        logit argument is :math:`\log\nu - 2\log|z|` (exact however far out
+        ``z`` is; :func:`log_betainc_pair`)."""
         df = params["df"]
         z = (x - params["loc"]) / params["scale"]
-        z2 = z * z
-        # P(T > |z|) = I_{df/(df+z^2)}(df/2, 1/2) / 2 = (1 - I_{z^2/(df+z^2)}(1/2, df/2)) / 2:
-        # the first form where it is below 1/2, else the complement of the second.
-        p = betainc(0.5 * df, 0.5, df / (df + z2))
-        q = betainc(0.5, 0.5 * df, z2 / (df + z2))
-        return z, 0.5 * jnp.where(p < 0.5, p, 1.0 - q)
+        zero = z == 0
+        log_abs_z = jnp.log(jnp.abs(jnp.where(zero, 1.0, z)))
+        log_i, _ = log_betainc_pair(0.5 * df, 0.5, jnp.log(df) - 2.0 * log_abs_z)
+        return z, jnp.where(zero, -LOG_2, log_i - LOG_2)
+
+    def _log_cdf_sf(self, params, x):
+        # The tail below 1/2 and its complement log1p(-tail), by the sign of z.
+        z, log_tail = self._log_tail(params, x)
+        near = jnp.log1p(-jnp.exp(log_tail))
+        return jnp.where(z < 0, log_tail, near), jnp.where(z > 0, log_tail, near)
 
     def cdf(self, params, x):
-        z, tail = self._tail(params, x)
-        return jnp.where(z < 0, tail, 1.0 - tail)
+        return jnp.exp(self.logcdf(params, x))
 
     def logcdf(self, params, x):
-        z, tail = self._tail(params, x)
-        return jnp.where(z < 0, jnp.log(tail), jnp.log1p(-tail))
+        return self._log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        z, tail = self._tail(params, x)
-        return jnp.where(z > 0, jnp.log(tail), jnp.log1p(-tail))
+        return self._log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         return params["loc"] + params["scale"] * jax.random.t(key, params["df"], shape)
@@ -384,11 +391,16 @@ class Cauchy(Family):
     def cdf(self, params, x):
         return jnp.arctan2(1.0, -self._z(params, x)) / jnp.pi
 
+    def _log_cdf_sf(self, params, x):
+        z = self._z(params, x)
+        lower = jnp.log(jnp.arctan2(1.0, -z)) - LOG_PI
+        return log_tails(lower, jnp.log(jnp.arctan2(1.0, z)) - LOG_PI)
+
     def logcdf(self, params, x):
-        return jnp.log(jnp.arctan2(1.0, -self._z(params, x))) - LOG_PI
+        return self._log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        return jnp.log(jnp.arctan2(1.0, self._z(params, x))) - LOG_PI
+        return self._log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         return params["loc"] + params["scale"] * jax.random.cauchy(key, shape)
@@ -531,7 +543,7 @@ class Gumbel(Family):
         return -self._t(params, x)
 
     def logsf(self, params, x):
-        return log1mexp(self._t(params, x))
+        return log1mexp_exp(-(x - params["loc"]) / params["scale"])
 
     def sample(self, params, key, shape=()):
         return params["loc"] + params["scale"] * jax.random.gumbel(key, shape)
@@ -566,21 +578,26 @@ def _owens_t_unit(h, a):
     habs = jnp.abs(h)
     upper = jnp.minimum(a, 10.0 / jnp.maximum(habs, 1e-300))
     t = upper[..., None] * nodes
-    one_t2 = 1.0 + t * t
-    f = jnp.exp(-0.5 * (habs * habs)[..., None] * one_t2) / one_t2
-    return upper * jnp.sum(f * weights, axis=-1) / (2.0 * jnp.pi)
+    half_h2 = 0.5 * habs * habs
+    # e^{-h^2/2} factored out: the integrand stays a normal float (no
+    # subnormal rounding where T itself is near 1e-300).
+    f = jnp.exp(-half_h2[..., None] * t * t) / (1.0 + t * t)
+    return jnp.exp(-half_h2) * upper * jnp.sum(f * weights, axis=-1) / (2.0 * jnp.pi)
 
 
 def _owens_t(h, a):
-    """Owen's T for any real ``a`` (odd in ``a``), by ``T(h, a) + T(ah, 1/a) =
-    (Phi(h) + Phi(ah))/2 - Phi(h) Phi(ah)`` for ``|a| > 1``."""
+    r"""Owen's T for any real ``a`` (odd in ``a``), by :math:`T(h, a) + T(ah, 1/a) =
+    \tfrac12(\Phi(h) + \Phi(ah)) - \Phi(h)\Phi(ah)` for ``|a| > 1``, written
+    :math:`\tfrac12(\Phi(h)\Phi(-ah) + \Phi(-h)\Phi(ah))`: a sum of products of
+    positive terms, so the small values of the tails keep their digits."""
     sign = jnp.sign(a)
     a = jnp.abs(a)
     big = a > 1.0
     a_inv = 1.0 / jnp.where(big, a, 1.0)
     direct = _owens_t_unit(h, jnp.where(big, 1.0, a))
-    ph, pah = ndtr(h), ndtr(a * h)
-    swapped = 0.5 * (ph + pah) - ph * pah - _owens_t_unit(a * h, a_inv)
+    ah = a * h
+    products = 0.5 * (ndtr(h) * ndtr(-ah) + ndtr(-h) * ndtr(ah))
+    swapped = products - _owens_t_unit(ah, a_inv)
     return sign * jnp.where(big, swapped, direct)
 
 
@@ -841,7 +858,7 @@ class GEV(Family):
         return -jnp.exp(-self._log_t(params, x)[1])
 
     def logsf(self, params, x):
-        return log1mexp(jnp.exp(-self._log_t(params, x)[1]))
+        return log1mexp_exp(-self._log_t(params, x)[1])
 
     def sample(self, params, key, shape=()):
         # Inverse cdf: x = loc + scale (E^-xi - 1) / xi with E ~ Exp(1).

@@ -1,0 +1,356 @@
+"""Log-cdf, log-survival and log interval probabilities far into both tails,
+for every registered univariate family (the terms of a censored likelihood):
+values against scipy (or, where scipy's own evaluation is the less accurate
+one, an analytic reference, said at the family), their gradients and Hessians
+in the parameters against central finite differences, and float32.
+
+Points run from the 1e-300 quantile to the 1 - 1e-300 quantile (scipy's
+``ppf``/``isf``), where every log value is a normal float. One compiled
+program per family and check: many points per call (compile time dominates).
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from cases import CASES as _ALL_CASES
+from scipy import integrate, special
+
+import jaxmle as jm
+
+_PROBS = np.array([1e-300, 1e-200, 1e-100, 1e-50, 1e-20, 1e-8, 1e-3, 0.1, 0.4])
+_RTOL = 1e-12
+
+
+def _univariate_cases():
+    seen, out = set(), []
+    for case in _ALL_CASES:
+        if case.family().event_ndim == 0 and case.label not in seen:
+            seen.add(case.label)
+            out.append(pytest.param(case, id=case.label))
+    return out
+
+
+CASES = _univariate_cases()
+
+# The skew normal is checked at shape 1, where F(z) = Phi(z)^2 exactly: scipy's
+# skewnorm cdf (Owen's T) loses the thin tail's relative precision.
+_PARAMS = {"skew_normal": {"shape": 1.0, "loc": -1.0, "scale": 2.0}}
+
+
+def _params(case) -> dict[str, np.ndarray]:
+    return {k: np.asarray(v, np.float64) for k, v in _PARAMS.get(case.name, case.params).items()}
+
+
+def _jparams(params, dtype=jnp.float64):
+    return {k: jnp.asarray(v, dtype) for k, v in params.items()}
+
+
+# ---- references ----------------------------------------------------------------
+
+
+def _scipy_reference(fam, params) -> Callable:
+    """``x -> (log F, log S)`` from scipy: each tail by scipy's own log where it
+    is below 1/2, the other by ``log1p(-tail)`` of the small one."""
+    dist = fam.scipy(params)
+
+    def ref(x):
+        cdf, sf = dist.cdf(x), dist.sf(x)
+        with np.errstate(divide="ignore"):
+            log_cdf = np.where(cdf < 0.5, dist.logcdf(x), np.log1p(-sf))
+            log_sf = np.where(sf < 0.5, dist.logsf(x), np.log1p(-cdf))
+        return log_cdf, log_sf
+
+    return ref
+
+
+def _combine(log_lower, log_upper):
+    """``(log F, log S)`` from two tails each accurate only where it is small."""
+    with np.errstate(divide="ignore"):
+        log_cdf = np.where(log_lower < -np.log(2), log_lower, np.log1p(-np.exp(log_upper)))
+        log_sf = np.where(log_upper < -np.log(2), log_upper, np.log1p(-np.exp(log_lower)))
+    return log_cdf, log_sf
+
+
+def _from_log_sf(log_sf):
+    """``(log F, log S)`` from an exact ``log S``: ``log F = log(-expm1(log S))``,
+    or ``log1p(-S)`` where ``S`` is the small one."""
+    with np.errstate(divide="ignore"):
+        log_cdf = np.where(
+            log_sf < -np.log(2), np.log1p(-np.exp(log_sf)), np.log(-np.expm1(log_sf))
+        )
+    return log_cdf, log_sf
+
+
+def _loglogistic(p):
+    # scipy's fisk sf is 1 - cdf (no relative precision in the upper tail).
+    def ref(x):
+        z = p["shape"] * np.log(x / p["scale"])
+        return -np.logaddexp(0.0, -z), -np.logaddexp(0.0, z)
+
+    return ref
+
+
+def _burr(p):
+    # scipy's burr12 logcdf is log(cdf), cdf = 1 - (1 + x^c)^-k rounded near 0.
+    return lambda x: _from_log_sf(-p["k"] * np.log1p((x / p["scale"]) ** p["c"]))
+
+
+def _pareto(p):
+    # log(x / scale) by log1p of the exact x - scale (scipy divides first).
+    return lambda x: _from_log_sf(-p["alpha"] * np.log1p((x - p["scale"]) / p["scale"]))
+
+
+def _uniform(p):
+    # Each tail from its own end: (high - x) is exact near high (scipy's sf is 1 - u).
+    def ref(x):
+        w = p["high"] - p["low"]
+        lower, upper = (x - p["low"]) / w, (p["high"] - x) / w
+        with np.errstate(divide="ignore"):
+            log_cdf = np.where(lower < 0.5, np.log(lower), np.log1p(-upper))
+            log_sf = np.where(upper < 0.5, np.log(upper), np.log1p(-lower))
+        return log_cdf, log_sf
+
+    return ref
+
+
+def _skew_normal(p):
+    # Shape 1: F = Phi(z)^2, S = 1 - Phi(z)^2 = Phi(-z) (1 + Phi(z)).
+    def ref(x):
+        z = (x - p["loc"]) / p["scale"]
+        log_cdf = 2 * special.log_ndtr(z)
+        with np.errstate(divide="ignore"):
+            lower = np.log1p(-np.exp(log_cdf))
+        return log_cdf, np.where(z < 0, lower, special.log_ndtr(-z) + np.log1p(special.ndtr(z)))
+
+    return ref
+
+
+def _von_mises(p):
+    # scipy's cdf series is accurate to ~1e-14 absolute only: integrate the
+    # density over each tail instead (relative accuracy, in the reduced angle).
+    kappa, loc = float(p["concentration"]), float(p["loc"])
+    log_norm = np.log(2 * np.pi * special.i0e(kappa))
+
+    def tail(a, b):
+        value, _ = integrate.quad(
+            lambda t: np.exp(kappa * (np.cos(t) - 1.0)), a, b, epsrel=2e-14, epsabs=0
+        )
+        return np.log(value) - log_norm
+
+    def ref(x):
+        y = np.asarray(x) - loc
+        lower = np.array([tail(-np.pi, v) for v in y])
+        upper = np.array([tail(v, np.pi) for v in y])
+        return _combine(lower, upper)
+
+    return ref
+
+
+_REFERENCES = {
+    "loglogistic": _loglogistic,
+    "burr": _burr,
+    "pareto": _pareto,
+    "uniform": _uniform,
+    "skew_normal": _skew_normal,
+    "von_mises": _von_mises,
+}
+
+
+def _reference(case, fam, params):
+    make = _REFERENCES.get(case.name)
+    return make(params) if make else _scipy_reference(fam, params)
+
+
+def _points(fam, params) -> np.ndarray:
+    """Both tails' quantiles at ``_PROBS`` (their finite, distinct values)."""
+    dist = fam.scipy(params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        x = np.concatenate([dist.ppf(_PROBS), dist.isf(_PROBS), [dist.median()]])
+    keep = np.isfinite(x) & (dist.cdf(x) > 0) & (dist.sf(x) > 0)  # scipy's isf can fail
+    if fam.name == "von_mises":  # logcdf is defined on [loc - pi, loc + pi]
+        keep &= np.abs(x - dist.kwds["loc"]) < np.pi
+    return np.unique(x[keep])
+
+
+def _assert_log_close(ours, ref, other, what):
+    """Relative error of log values below 1e-12, where a value is ``-p`` for a
+    tiny ``p`` of the other tail allowed ``p``'s conditioning, ``|log p|`` ulps."""
+    ours, ref, other = map(np.asarray, (ours, ref, other))
+    finite = np.isfinite(ref) & (ref != 0)
+    assert np.array_equal(ours[~finite], ref[~finite]), (what, ours[~finite], ref[~finite])
+    if not finite.any():
+        return
+    allowed = _RTOL * np.maximum(1.0, np.abs(np.where(np.isfinite(other), other, 0.0)) / 100.0)
+    err = np.abs(ours[finite] - ref[finite]) / np.abs(ref[finite])
+    worst = int(np.argmax(err / allowed[finite]))
+    assert np.all(err <= allowed[finite]), (
+        f"{what}: relative error {err[worst]:.2e} at {ours[finite][worst]!r} "
+        f"(reference {ref[finite][worst]!r})"
+    )
+
+
+def _log_interval_reference(log_cdf, log_sf, lo, hi):
+    """``log(F(hi) - F(lo))`` from reference tails, by the tail nearer the pair
+    (the pairs' probabilities differ by large factors: no cancellation)."""
+    upper = log_cdf[lo] > -np.log(2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        via_sf = log_sf[lo] + np.log1p(-np.exp(log_sf[hi] - log_sf[lo]))
+        via_cdf = log_cdf[hi] + np.log1p(-np.exp(log_cdf[lo] - log_cdf[hi]))
+    return np.where(upper, via_sf, via_cdf)
+
+
+# ---- values ------------------------------------------------------------------------
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _evaluate(fam, params, x, lo, hi):
+    return fam.logcdf(params, x), fam.logsf(params, x), fam.log_interval_probability(params, lo, hi)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_log_tails_and_intervals_match_references(case):
+    fam = case.family()
+    params = _params(case)
+    x = _points(fam, params)
+    ref_cdf, ref_sf = _reference(case, fam, params)(x)
+    # Intervals between points two apart (probabilities differ by large
+    # factors), one of zero width and one reversed.
+    n = len(x)
+    lo_idx = np.r_[np.arange(n - 2), 0, min(1, n - 1)]
+    hi_idx = np.r_[np.arange(2, n), 0, 0]
+    log_cdf, log_sf, log_int = map(
+        np.asarray, _evaluate(fam, _jparams(params), jnp.asarray(x), x[lo_idx], x[hi_idx])
+    )
+    _assert_log_close(log_cdf, ref_cdf, ref_sf, f"{case.label} logcdf")
+    _assert_log_close(log_sf, ref_sf, ref_cdf, f"{case.label} logsf")
+    ref_int = _log_interval_reference(ref_cdf, ref_sf, lo_idx[:-2], hi_idx[:-2])
+    _assert_log_close(log_int[:-2], ref_int, np.zeros_like(ref_int), f"{case.label} interval")
+    assert np.all(log_int[-2:] == -np.inf), "empty intervals have probability 0"
+    # The tails reach where a log(cdf) or log1p(-cdf) would have nothing left.
+    assert np.min(log_cdf) < -600 or np.min(ref_cdf) > -600
+    assert np.min(log_sf) < -600 or np.min(ref_sf) > -600
+
+
+_DISCRETE = [p for p in CASES if p.values[0].family().support.discrete]
+
+
+@pytest.mark.parametrize("case", _DISCRETE)
+def test_discrete_intervals_are_sums_of_the_pmf(case):
+    """``log_interval_probability(l - 1, r) = log P(l <= X <= r)``, with scipy's
+    floor semantics for a non-integer end."""
+    fam = case.family()
+    params = _params(case)
+    dist = fam.scipy(params)
+    lo_int, hi_int = (np.array([0, 1, 2, 0]), np.array([2, 5, 2, 0]))
+    lo_int = lo_int + (case.name == "geometric")
+    hi_int = hi_int + (case.name == "geometric")
+    lo, hi = lo_int - 1.0, hi_int + 0.5
+    ref = np.array(
+        [
+            special.logsumexp(dist.logpmf(np.arange(a, b + 1)))
+            for a, b in zip(lo_int, hi_int, strict=True)
+        ]
+    )
+    log_int = np.asarray(_evaluate(fam, _jparams(params), jnp.asarray(hi), lo, hi)[2])
+    np.testing.assert_allclose(log_int, ref, rtol=1e-12)
+
+
+# ---- derivatives -------------------------------------------------------------------
+
+
+def _tail_terms(case, fam, params):
+    """A censored-data log-likelihood: log F at the lower tail's points, log S at
+    the upper tail's, and log interval probabilities across each tail."""
+    dist = fam.scipy(params)
+    probs = np.array([1e-100, 1e-20, 1e-3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        low, high = dist.ppf(probs), dist.isf(probs)
+    low, high = low[np.isfinite(low)], high[np.isfinite(high)]
+    if case.name == "von_mises":  # a point inside [loc - pi, loc + pi] (scipy's ppf is not)
+        low, high = low[low > params["loc"] - np.pi], high[high < params["loc"] + np.pi]
+    lo = np.r_[low[:-1], high[1:]]
+    hi = np.r_[low[1:], high[:-1]]
+
+    def loglik(theta):
+        p = {**params, **theta}
+        return (
+            jnp.sum(fam.logcdf(p, jnp.asarray(low)))
+            + jnp.sum(fam.logsf(p, jnp.asarray(high)))
+            + jnp.sum(fam.log_interval_probability(p, jnp.asarray(lo), jnp.asarray(hi)))
+        )
+
+    return loglik
+
+
+def _free(case, params):
+    """The parameters differentiated: all but the support's boundary ones
+    (pareto's scale, uniform's bounds: the tails there are the boundary)."""
+    skip = {"pareto": ("scale",), "uniform": ("low", "high"), "categorical": ()}.get(case.name, ())
+    return {k: jnp.asarray(v) for k, v in params.items() if k not in skip}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_gradient_and_hessian_in_the_tails_match_finite_differences(case):
+    fam = case.family()
+    params = _params(case)
+    theta = _free(case, params)
+    if not theta:
+        pytest.skip("no parameter away from the support's boundary")
+    loglik = _tail_terms(case, fam, _jparams(params))
+    flat, unflatten = jm.families.base.flatten_params(theta, list(theta))
+
+    def f(v):
+        return loglik(unflatten(v))
+
+    value_and_grad = jax.jit(jax.value_and_grad(f))
+    hess = np.asarray(jax.jit(jax.hessian(f))(flat))
+    value, grad = value_and_grad(flat)
+    assert np.isfinite(float(value)) and np.all(np.isfinite(grad)) and np.all(np.isfinite(hess))
+    step = 1e-5 * np.maximum(np.abs(np.asarray(flat)), 1e-2)
+    fd_grad, fd_hess = [], []
+    for i in range(flat.size):
+        e = jnp.zeros_like(flat).at[i].set(step[i])
+        (vp, gp), (vm, gm) = value_and_grad(flat + e), value_and_grad(flat - e)
+        fd_grad.append((float(vp) - float(vm)) / (2 * step[i]))
+        fd_hess.append((np.asarray(gp) - np.asarray(gm)) / (2 * step[i]))
+    scale = np.abs(float(value)) / np.maximum(np.abs(np.asarray(flat)), 1e-2)
+    np.testing.assert_allclose(np.asarray(grad), fd_grad, rtol=1e-6, atol=1e-9 * scale)
+    np.testing.assert_allclose(hess, np.stack(fd_hess), rtol=1e-5, atol=1e-9 * np.max(scale) ** 2)
+
+
+# ---- float32 -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_float32_is_finite_where_it_can_represent_the_answer(case):
+    fam = case.family()
+    params = _params(case)
+    dist = fam.scipy(params)
+    probs = np.array([1e-30, 1e-10, 1e-3, 0.3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        x = np.concatenate([dist.ppf(probs), dist.isf(probs)])
+    tiny = np.finfo(np.float32).tiny
+    x = x[np.isfinite(x) & ((x == 0) | ((np.abs(x) > 1e3 * tiny) & (np.abs(x) < 1e30)))]
+    x = x[np.abs(x.astype(np.float32) - x) <= 1e-6 * np.abs(x)]  # representable points
+    if case.name == "von_mises":
+        x = x[np.abs(x - params["loc"]) < np.pi]
+    ref_cdf, ref_sf = _reference(case, fam, params)(x.astype(np.float32).astype(np.float64))
+    log_cdf, log_sf, _ = _evaluate(
+        fam, _jparams(params, jnp.float32), *(jnp.asarray(v, jnp.float32) for v in (x, x, x))
+    )
+    assert log_cdf.dtype == jnp.float32 and log_sf.dtype == jnp.float32
+    for ours, ref in ((log_cdf, ref_cdf), (log_sf, ref_sf)):
+        ours = np.asarray(ours, np.float64)
+        keep = ref < -1e-30  # float32 represents these log values
+        assert np.all(np.isfinite(ours[keep])), (ours, ref)
+        np.testing.assert_allclose(ours[keep], ref[keep], rtol=2e-3)
