@@ -331,3 +331,71 @@ def test_gev_with_a_fixed_shape_starts_inside_the_support(shape):
     assert float(res.loglik) >= stats.genextreme.logpdf(x, *ref).sum() - 1e-8
     assert float(res.params["loc"]) == pytest.approx(ref[1], rel=1e-4)
     assert float(res.params["scale"]) == pytest.approx(ref[2], rel=1e-4)
+
+
+@pytest.mark.parametrize("dtype, unit", [(np.float32, 1e-38), (np.float64, 2e-308)])
+def test_uniform_near_the_smallest_normal_number(dtype, unit):
+    # The data's interquartile range (4e-39 in float32) is below the smallest
+    # normal number, flushed to 0: the median looked far from the data and
+    # became the shift, and x - shift of 3e-38 - 2.6e-38 flushed to 0 too, so
+    # the fit said high = 2.6e-38. A shift is now at least 2 tiny / eps.
+    x = (np.array([2.6, 1.2, 2.5, 2.9, 3.0]) * unit).astype(dtype)
+    res = _quiet_fit("uniform", x)
+    assert bool(res.converged), res.message
+    assert float(res.params["low"]) == float(x.min())
+    assert float(res.params["high"]) == float(x.max())
+    many = jm.fit_many("uniform", x[None])
+    assert float(many.params["high"][0]) == float(x.max())
+
+
+@pytest.mark.parametrize(
+    "x",
+    [
+        np.array([-3.07739445e-308, -4.70139131e-308, 3.25122160e-308]),
+        np.array([2.04091912e-307, -2.55566503e-307, 4.18098847e-308]),
+        np.array([-1.2009415e-37, 4.6837258e-38, 4.4199086e-38], np.float32),
+    ],
+)
+def test_a_location_below_the_smallest_normal_number_says_so(x):
+    # The mean (-1.5e-308, -3.2e-309, -9.7e-39) is below the dtype's smallest
+    # normal number: the device flushes it to 0, which was reported as the
+    # converged MLE (0.44 of the scale away, in the first). Now OUT_OF_RANGE.
+    res = _quiet_fit("normal", x)
+    assert int(res.status) == Status.OUT_OF_RANGE and not bool(res.converged)
+    assert "beyond what the dtype represents" in res.message
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", jm.ConvergenceWarning)
+        many = jm.fit_many("normal", x[None])
+    assert int(many.status[0]) == Status.OUT_OF_RANGE
+    # A mean that is exactly 0 is not flushed: a regular fit.
+    sym = np.array([-1.0, 0.0, 1.0], x.dtype) * x.dtype.type(np.abs(x).max())
+    assert bool(_quiet_fit("normal", sym).converged)
+    assert bool(jm.fit_many("normal", sym[None]).converged[0])
+
+
+@pytest.mark.parametrize(
+    "dtype, centre, rtol", [(np.float64, 1e15, 1e-13), (np.float32, 3e4, 1e-5)]
+)
+def test_lognormal_of_data_a_few_ulps_apart(dtype, centre, rtol):
+    # log x rounds to an ulp of log x (7e-15 at 1e15): the logs of data a few
+    # hundred ulps apart lost 1% of their spread to it, and the log-likelihood
+    # at the MLE (from the scale) exceeded the density's maximum. The closed
+    # form now takes the logs about a centre (log1p of exact differences).
+    eps = float(np.finfo(dtype).eps)
+    rng = np.random.default_rng(0)
+    cases = [centre * (1 + rng.integers(-400, 400, 200) * eps)]
+    if dtype == np.float64:  # hypothesis' example
+        cases.append(np.array([1.0000000000001258e15, 9.9999999999986788e14]))
+    for x in cases:
+        x = x.astype(dtype)
+        res = jm.fit("lognormal", x)
+        assert bool(res.converged), res.message
+        xs = x.astype(np.float64)
+        c = float(np.median(xs))
+        logs = np.log1p((xs - c) / c)  # exact differences: every digit of the spread
+        loc, scale = np.log(c) + logs.mean(), float(np.sqrt(np.mean((logs - logs.mean()) ** 2)))
+        assert float(res.params["scale"]) == pytest.approx(scale, rel=rtol)
+        assert float(res.params["loc"]) == pytest.approx(loc, rel=4 * eps)
+        n = x.size
+        at_mle = -n * (np.log(scale) + 0.5 + 0.5 * np.log(2 * np.pi)) - np.sum(np.log(xs))
+        assert float(res.loglik) == pytest.approx(at_mle, rel=rtol, abs=rtol * n)

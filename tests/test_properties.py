@@ -242,6 +242,14 @@ def _reference_stderr(label: str) -> dict[str, np.ndarray]:
     return {k: _se(res, k) * np.sqrt(4000.0) for k in res.free_names}
 
 
+def _reference_stderr_at(res: jm.FitResult, fit_kwargs) -> dict[str, np.ndarray]:
+    """``stderr * sqrt(n)`` of one fit of 4,000 draws from the fitted
+    distribution ``res``: the scale of the standard errors at its estimate."""
+    x = res.to_scipy().rvs(size=4000, random_state=np.random.default_rng(12345))
+    ref = fit(res.family, np.asarray(x, np.float64), **fit_kwargs)
+    return {k: _se(ref, k) * np.sqrt(4000.0) for k in ref.free_names}
+
+
 @pytest.mark.parametrize("case", _cases(CI_F64))
 @examples(ci=3, large=100)
 @given(seed=SEEDS, n=LENGTHS)
@@ -268,6 +276,13 @@ def test_fits_recover_the_truth_within_standard_errors_that_shrink_with_n(case, 
         # (within a factor: at n = 400 a poorly determined shape, burr's k,
         # has 3.5 times its asymptotic standard error).
         ratio = se * np.sqrt(n) / reference[k]
+        if not np.all((ratio > 1 / 5) & (ratio < 5)):
+            # The reference is the asymptotic standard error at the truth; the
+            # observed information estimates the one at the estimate, which for
+            # an estimate far out in a skewed sampling distribution differs: at
+            # n = 400, burr's k of 3.8 for a truth of 1.5 (seed 490, beyond the
+            # 99th percentile) has se(k) sqrt(n) 29 there, 6.5 at the truth.
+            ratio = se * np.sqrt(n) / _reference_stderr_at(res, case.fit_kwargs)[k]
         assert np.all((ratio > 1 / 5) & (ratio < 5)), (k, ratio)
         # 6 standard errors: a false alarm is a 1-in-10^8 event per parameter.
         z = (est - truth) / se
@@ -283,6 +298,7 @@ def _check_scaled(case, x, c: float, dtype):
     ``-n d log c``."""
     fam = case.family()
     eps = F32_EPS if dtype == np.float32 else F64_EPS
+    tiny = float(np.finfo(dtype).tiny)
     base = fit(fam, x.astype(dtype))
     xc = (x.astype(dtype).astype(np.float64) * c).astype(dtype)
     assert np.all(np.isfinite(xc)) and np.array_equal(xc != 0, x != 0)  # no overflow, underflow
@@ -300,7 +316,17 @@ def _check_scaled(case, x, c: float, dtype):
         big = big + (np.max(np.abs(x)) if power == 1 else abs(np.log(c)) if power == "log" else 0)
         assert_close((k, c), back, base.params[k], se, se_tol=se_tol, abs_tol=8 * eps * big)
         if np.all(np.isfinite(se)):  # a shift by log c leaves the standard error alone
-            se_back = _scale_back(scaled.stderr[k], 0 if power == "log" else power, c)
+            p = 0 if power == "log" else power
+            se_back = _scale_back(scaled.stderr[k], p, c)
+            # The standard error of x * c is se * c**p, below the data by about
+            # sqrt(n) (a scale's se is ~ scale / sqrt(2n)): with the data a decade
+            # above the smallest normal number it can fall below that number,
+            # which the device flushes to 0: then NaN, with the reason (as in
+            # test_exponential_at_any_magnitude), and nowhere else.
+            flushed = np.isnan(se_back) & (np.abs(_scale_back(se, -p, c)) < 1.01 * tiny)
+            if np.any(flushed):
+                assert "smallest normal number" in scaled.message, scaled.message
+            se_back = np.where(flushed, se, se_back)
             np.testing.assert_allclose(se_back, se, rtol=1e-3 if dtype == np.float32 else 1e-6)
     n, d = x.shape[0], (1 if x.ndim == 1 else x.shape[1])
     shift = n * d * np.log(c)

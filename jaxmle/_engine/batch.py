@@ -29,7 +29,7 @@ from jaxmle._engine.compile import jit_fit
 from jaxmle._engine.output import Estimates, SolverReport, finish_body
 from jaxmle._engine.plan import FitPlan
 from jaxmle._engine.program import fit_body
-from jaxmle._engine.standardize import out_of_range
+from jaxmle._engine.standardize import flushed_location, out_of_range
 from jaxmle._engine.validation import float_dtype, free_names, invalid_mask
 from jaxmle.families.base import Family, flatten_params
 from jaxmle.status import Status
@@ -188,6 +188,9 @@ def _batch_body(family, plan, x, w, init, fixed, key, n_free) -> BatchOutput:
     report = jax.tree.map(blank, out.report)
     status = jnp.where(degenerate, Status.DEGENERATE, report.status)
     beyond = jax.vmap(partial(out_of_range, family))(est.params) | ~jnp.isfinite(out.loglik)
+    if out.standard is not None:
+        flushed = partial(flushed_location, family)
+        beyond = beyond | jax.vmap(flushed)(out.u_parts, est.params, out.standard.shift)
     status = jnp.where((status == Status.CONVERGED) & beyond, Status.OUT_OF_RANGE, status)
     report = report._replace(
         status=jnp.where(invalid, Status.INVALID_DATA, status).astype(jnp.int32),

@@ -5,7 +5,7 @@ the statuses that need the data or the O(p) results as a whole.
   several free parameters, or the fit did not end at a finite, converged
   point (as ``fit_many`` flags such datasets, on the device);
 * ``OUT_OF_RANGE``: a converged fit's estimate or log-likelihood left the
-  dtype's normal numbers;
+  dtype's normal numbers (a location below the smallest one comes back as 0);
 * standard errors of exactly 0 (flushed or on a boundary) become NaN;
 * subnormal values that the fit depends on are refused with a ``ValueError``.
 
@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from jaxmle._engine.output import Estimates, FitOutput
-from jaxmle._engine.standardize import out_of_range
+from jaxmle._engine.standardize import flushed_location, out_of_range
 from jaxmle._engine.validation import locate
 from jaxmle.families.base import Family
 from jaxmle.status import Status
@@ -34,7 +34,7 @@ def check_outcome(
     """``(out, est)`` with the statuses and standard errors above set (``x``,
     ``w``: the data as fitted, ``n_data`` rows before the bucket's padding)."""
     _near_subnormal(out, x, n_data, family.support.discrete)
-    if _regular(family, out, est):
+    if _regular(family, out, est) and not _flushed(family, out, est):
         return out, est
     out, est = _flag_degenerate(out, est, x, w, n_data)
     return _flag_out_of_range(family, out, est), _underflowed_stderr(est)
@@ -137,10 +137,23 @@ def _flag_out_of_range(family: Family, out: FitOutput, est: Estimates) -> FitOut
         return out
     params = {k: np.asarray(v) for k, v in est.params.items()}
     finite = np.all(np.isfinite(np.asarray(out.loglik)))
-    if finite and not bool(out_of_range(family, params, np)):
+    if finite and not bool(out_of_range(family, params, np)) and not _flushed(family, out, est):
         return out
     status = np.asarray(Status.OUT_OF_RANGE, np.asarray(report.status).dtype)
     return out._replace(report=report._replace(status=status))
+
+
+def _flushed(family: Family, out: FitOutput, est: Estimates) -> bool:
+    """Whether a location estimate was flushed to 0 (:func:`flushed_location`;
+    the fit's units are read only where a location is exactly 0)."""
+    eq, std = family.equivariance, out.standard
+    if eq is None or std is None:
+        return False
+    params = {k: np.asarray(v) for k, v in est.params.items()}
+    if not any(np.any(params[k] == 0) for k in eq.location):
+        return False
+    fitted = {k: np.asarray(v) for k, v in out.u_parts.items() if k in eq.location}
+    return bool(flushed_location(family, fitted, params, np.asarray(std.shift), np))
 
 
 def _underflowed_stderr(est: Estimates) -> Estimates:

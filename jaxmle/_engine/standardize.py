@@ -11,10 +11,12 @@ with a location) is 0 unless the data sit far from zero compared with
 their spread (``1e9 + N(0, 1)``): then the median of 63 evenly spaced rows
 when it exceeds 16 times their interquartile range (nearest the bulk, heavy
 tails included), else their midrange when it exceeds 16 times their
-half-range. Both choices make the transformation exact in floating
-point for the values that set them (``x - a`` is exact when ``a/2 <= x <=
-2a``, Sterbenz's lemma, and dividing by a power of two only moves the
-exponent; values far outside lose at most the last digit), so the fit of
+half-range, and at least ``2 tiny / eps`` in magnitude. Both choices make
+the transformation exact in floating point for the values that set them
+(``x - a`` is exact when ``a/2 <= x <= 2a``, Sterbenz's lemma, as no such
+difference then falls below the smallest normal number ``tiny``, and
+dividing by a power of two only moves the exponent; values far outside
+lose at most the last digit), so the fit of
 ``y`` is the fit of ``x`` carried out where no sum overflows or underflows,
 where a location of ``1e9`` does not swallow a scale of ``1``, and where the
 solver's tolerances mean the same at every magnitude. The estimates map back
@@ -43,7 +45,7 @@ import numpy as np
 
 from jaxmle.families.base import Family
 
-__all__ = ["Standardization", "out_of_range", "standardization"]
+__all__ = ["Standardization", "flushed_location", "out_of_range", "standardization"]
 
 _SUBSAMPLE = 1024
 _WHOLE = 1 << 18
@@ -199,6 +201,7 @@ def _units(shifts: bool, x: jax.Array, w: jax.Array | None):
     ok = jnp.any(finite)
     zero = jnp.zeros((), x.dtype)
     centre, iqr = _robust_centre(x, w)
+    info = jnp.finfo(x.dtype)
     if shifts:
         # hi - lo overflows only for data spanning more than the dtype's range
         # (then halves, which lose nothing there); halves of values near the
@@ -208,11 +211,16 @@ def _units(shifts: bool, x: jax.Array, w: jax.Array | None):
         mid = jnp.where(wide, 0.5 * hi + 0.5 * lo, lo + 0.5 * diff)
         half_range = jnp.where(wide, 0.5 * hi - 0.5 * lo, 0.5 * diff)
         mid, half_range = jnp.where(ok, mid, zero), jnp.where(ok, half_range, zero)
-        far = jnp.abs(centre) > _OFFSET * iqr
+        # x - a is exact for x in [a/2, 2a] only where no difference is below the
+        # smallest normal number (flushed to 0: values a few ulps from a of
+        # 2e-38 in float32 would all become a): |a| >= 2 tiny / eps, where
+        # ulp(a/2) >= tiny. (An interquartile range or half-range below the
+        # smallest normal number, flushed to 0, makes any such a look far.)
+        exact = 2.0 * info.tiny / info.eps
+        far = (jnp.abs(centre) > _OFFSET * iqr) & (jnp.abs(centre) >= exact)
+        off = (jnp.abs(mid) > _OFFSET * half_range) & (jnp.abs(mid) >= exact)
         # The median first: nearer the bulk of heavy-tailed data than the midrange.
-        shift = jnp.where(
-            far & ok, centre, jnp.where(jnp.abs(mid) > _OFFSET * half_range, mid, zero)
-        )
+        shift = jnp.where(far & ok, centre, jnp.where(off, mid, zero))
         spread = jnp.maximum(jnp.abs(hi - shift), jnp.abs(lo - shift))
         spread = jnp.where(ok & (half_range > 0), spread, jnp.abs(mid))
     else:
@@ -221,7 +229,6 @@ def _units(shifts: bool, x: jax.Array, w: jax.Array | None):
     _, e = jnp.frexp(jnp.where(spread > 0, spread, jnp.ones((), x.dtype)))
     # b and 1/b both normal numbers (data within a few binades of the largest
     # float keep values up to 16 after the change).
-    info = jnp.finfo(x.dtype)
     e = jnp.clip(e, info.minexp + 2, info.maxexp - 4).astype(jnp.int32)
     centre_y = (centre - shift) * jnp.ldexp(jnp.ones((), x.dtype), -e)
     return shift, e, centre_y
@@ -260,4 +267,26 @@ def out_of_range(family: Family, params: Mapping[str, Any], xp: Any = jnp) -> An
             # a scale, or the variances on a covariance's diagonal
             size = v if v.ndim < 2 else xp.diagonal(v, axis1=-2, axis2=-1)
             bad = bad | xp.any(xp.abs(size) < xp.finfo(v.dtype).tiny)
+    return bad
+
+
+def flushed_location(
+    family: Family, fitted: Mapping[str, Any], params: Mapping[str, Any], shift, xp: Any = jnp
+) -> Any:
+    """Whether a location estimate, non-zero in the fit's units (``fitted``:
+    the free parameters there, unconstrained: a real location's value is its
+    own coordinate), came back as exactly 0 from ``a + b loc`` with ``a = 0``
+    (``shift``: ``a``, or ``None`` where the fit has no units): its
+    value in the data's units is below the dtype's smallest normal number,
+    and the device flushed it to 0 (data near that number whose mean nearly
+    cancels). With ``a != 0`` (at least ``2 tiny / eps``) what is flushed is
+    below half an ulp of ``a``: rounding. ``xp`` as for :func:`out_of_range`."""
+    eq = family.equivariance
+    bad = xp.asarray(False)
+    if eq is None or shift is None:
+        return bad
+    for k in eq.location:
+        if k in fitted and family.constraints[k].name in ("real", "real_vector"):
+            zero = (params[k] == 0) & (shift == 0)
+            bad = bad | xp.any(zero & (xp.asarray(fitted[k]) != 0))
     return bad
