@@ -750,8 +750,10 @@ def select_many(
 
 
 def _num(v: Any, fmt: str) -> str:
+    """``v`` formatted; ``-`` for NaN (not computed), ``inf`` for an infinite
+    statistic (A^2 where the fitted cdf is 0 or 1 at an observation)."""
     v = float(v)
-    return "-" if not math.isfinite(v) else format(v, fmt)
+    return "-" if math.isnan(v) else format(v, fmt) if math.isfinite(v) else str(v)
 
 
 def _count(v: float) -> str:

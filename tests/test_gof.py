@@ -14,7 +14,7 @@ import pytest
 from scipy import stats
 
 import jaxmle as jm
-from jaxmle.inference.gof import MIN_EXPECTED
+from jaxmle.inference.gof import MIN_EXPECTED, _replicate_refit
 
 N = 300
 
@@ -71,6 +71,11 @@ def test_integer_weights_give_the_statistics_of_the_repeated_rows():
         ).statistic
         assert getattr(g, stat) == pytest.approx(want, rel=1e-10), stat
     assert g.n == w.sum()
+    # The bootstrap's replicates are sum(w) unit-weight draws, as the repeated rows'.
+    rep, note = _replicate_refit(res.refit)
+    wr = np.asarray(rep.w)
+    assert note == "" and wr.sum() == w.sum() and set(np.unique(wr)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(np.sort(np.asarray(rep.x)[wr > 0]), np.sort(rows))
 
 
 def test_non_integer_weights_use_the_weighted_edf():

@@ -399,6 +399,8 @@ def _p(p: Any) -> str:
     if p is None:
         return "-"
     p = float(p)
+    if p == 0.0:  # below the compute dtype's smallest number (float32: 1e-45)
+        return "0 (underflow)"
     return "nan" if np.isnan(p) else f"{p:.4g}"
 
 
