@@ -6,9 +6,10 @@
 2.5
 
 The public API is re-exported here; the modules below are layered (see the
-README's architecture section): entry points (``fit``, ``many``,
-``likelihood``) over ``results`` over ``inference`` over the private engine
-(``_engine``) over ``solvers`` over ``families`` over ``reduction``/``status``.
+README's architecture section): ``select`` (choosing the family) over the entry
+points (``fit``, ``many``, ``likelihood``) over ``results`` over ``inference``
+over the private engine (``_engine``) over ``solvers`` over ``families`` over
+``reduction``/``status``.
 """
 
 # Every family class (jm.Gamma, jm.StudentT, ...), the registry and the base.
@@ -19,7 +20,9 @@ from jaxmle.families.scipy_bridge import ScipyEquivalent as ScipyEquivalent
 from jaxmle.fit import METHODS as METHODS, fit as fit
 from jaxmle.inference import (
     BootstrapResult as BootstrapResult,
+    ChiSquareBins as ChiSquareBins,
     Derived as Derived,
+    GofResult as GofResult,
     LRTResult as LRTResult,
     lrt as lrt,
 )
@@ -35,6 +38,14 @@ from jaxmle.results import (
     FitResult as FitResult,
     GroupFits as GroupFits,
     ManyFitResult as ManyFitResult,
+)
+from jaxmle.select import (
+    Candidate as Candidate,
+    ManySelection as ManySelection,
+    Selection as Selection,
+    Skipped as Skipped,
+    select as select,
+    select_many as select_many,
 )
 from jaxmle.status import (
     ConvergenceWarning as ConvergenceWarning,

@@ -32,10 +32,10 @@ has :math:`\hat p = 0`); a statistic of fewer than two replicates is NaN.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -58,7 +58,14 @@ from jaxmle.inference.delta import Derived, on_boundary
 from jaxmle.linalg import sym_solve
 from jaxmle.status import ConvergenceWarning, ModelWarning, Status
 
-__all__ = ["BootstrapResult", "bootstrap"]
+__all__ = [
+    "BootstrapResult",
+    "ReplicateFits",
+    "bootstrap",
+    "not_refitted",
+    "refit_replicates",
+    "replicate_data",
+]
 
 KINDS = ("nonparametric", "parametric")
 INTERVALS = ("percentile", "basic", "bca")
@@ -361,15 +368,171 @@ def _model_weights(w, m, n_obs, dtype):
     return jnp.broadcast_to(row, (m, n_obs))
 
 
-def _not_bootstrapped(params, free, skip, b_data) -> list[str]:
-    """Per dataset, why it is not bootstrapped: ``skip``'s reason, or an
-    estimate that is not finite (``""``: it is bootstrapped)."""
+def _model_draws_body(family, params, key, m, n_obs, dtype):
+    """``m`` replicates of ``n_obs`` observations drawn from the fitted model."""
+    return family.sample(params, key, (m, n_obs)).astype(dtype)
+
+
+# Compiled (and stored) once per family and shape: drawn eagerly, a sampler's
+# operations each compile on their own, in every process.
+_model_draws = jit_fit(_model_draws_body, static_argnums=(0, 3, 4, 5))
+
+
+def not_refitted(
+    params: Mapping[str, Any], free: tuple[str, ...], skip: Sequence[str], batched: bool
+) -> tuple[str, ...]:
+    """Per dataset (one for a single fit), why it gets no replicates: ``skip``'s
+    reason, or an estimate that is not finite (``""``: it gets them)."""
+    b_data = int(np.shape(next(iter(params.values())))[0]) if batched and params else 1
     reasons = list(np.broadcast_to(np.array(list(skip) or [""], object), (b_data,)))
     for d in range(b_data):
-        finite = all(np.all(np.isfinite(np.asarray(params[k])[d])) for k in free)
+        finite = all(
+            np.all(np.isfinite(np.asarray(params[k])[d] if batched else np.asarray(params[k])))
+            for k in free
+        )
         if not reasons[d] and not finite:
             reasons[d] = "its estimate is not finite"
-    return reasons
+    return tuple(str(r) for r in reasons)
+
+
+def replicate_data(refit: RefitData) -> tuple[jax.Array, jax.Array | None]:
+    """``refit``'s data and weights on the device, as replicates are made from
+    them: a single fit's padding (its shape bucket) trimmed to the batch
+    ladder (weight-0 rows at the end change no replicate, and cost one each in
+    every replicate)."""
+    x, w = refit.arrays()
+    if w is not None and not refit.batched:
+        wh = np.asarray(w)
+        rows = bucket_length(int(np.flatnonzero(wh > 0)[-1]) + 1 if np.any(wh > 0) else 1)
+        if rows < wh.shape[0]:
+            x, w = np.asarray(x)[:rows], wh[:rows]
+    return jnp.asarray(x), None if w is None else jnp.asarray(w)
+
+
+class ReplicateFits(NamedTuple):
+    """One compiled call's refitted replicates of one dataset
+    (:func:`refit_replicates`); arrays have the call's ``per_call`` rows, of
+    which the first ``size`` are replicates (the rest pad the call's shape).
+
+    Attributes:
+        dataset: the dataset of a batch they replicate (0 for a single fit).
+        start: the index of the first of them among the dataset's replicates.
+        size: how many replicates the call holds.
+        x: their data on the device, ``(per_call, rows[, d])``: draws from the
+            fitted model (parametric), or the data themselves (nonparametric:
+            the replicates differ by their weights).
+        w: their weights, ``(per_call, rows)`` (``None``: all 1).
+        params: every parameter (fixed ones included) refitted, ``(per_call, ...)``.
+        status: the refits' :class:`~jaxmle.status.Status` codes.
+        counted: the replicates that count: converged, or degenerate with the
+            estimate exactly on the boundary (a resample of 0 successes).
+    """
+
+    dataset: int
+    start: int
+    size: int
+    x: jax.Array
+    w: jax.Array | None
+    params: dict[str, np.ndarray]
+    status: np.ndarray
+    counted: np.ndarray
+
+
+def refit_replicates(
+    family: Family,
+    params: Mapping[str, Any],
+    free: tuple[str, ...],
+    method: str,
+    refit: RefitData,
+    *,
+    n: int,
+    kind: str,
+    key: Any = 0,
+    replicates_per_call: int | None = None,
+    reasons: Sequence[str] = (),
+) -> Iterator[ReplicateFits]:
+    """Draw ``n`` replicates of each dataset of ``refit`` (kind
+    ``"nonparametric"``: resampled observations, as multinomial weights;
+    ``"parametric"``: draws of the fit at ``params``) and refit them with
+    :func:`jaxmle.fit_many`'s batch program, the same method and fixed
+    parameters, started at the estimate (unless it was a closed form).
+
+    The one implementation of replicate refits: :func:`bootstrap` and the
+    goodness-of-fit tests (:mod:`jaxmle.inference.gof`) consume its chunks.
+    Arguments are checked here; the replicates are made as the returned
+    iterator is consumed, ``replicates_per_call`` at a time, in dataset order,
+    with the PRNG key split once per call. Datasets with a reason in
+    ``reasons`` (see :func:`not_refitted`) get none.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"n must be an integer >= 2, got {n!r}")
+    if kind not in KINDS:
+        raise ValueError(f"unknown bootstrap kind {kind!r}; choose one of {', '.join(KINDS)}")
+    if replicates_per_call is not None:
+        replicates_per_call = positive_int("replicates_per_call", replicates_per_call)
+    return _replicate_chunks(
+        family, params, free, method, refit, int(n), kind, as_key(key), replicates_per_call,
+        tuple(reasons),
+    )  # fmt: skip
+
+
+def _replicate_chunks(family, params, free, method, refit, n, kind, key, per_call, reasons):
+    x, w = replicate_data(refit)
+    batched = refit.batched
+    xs = x if batched else x[None]
+    ws = None if w is None else (w if batched else w[None])
+    b_data, n_obs = xs.shape[0], xs.shape[1]
+    dtype = x.dtype
+    params = {k: jnp.asarray(v) for k, v in params.items()}
+    pb = params if batched else {k: v[None] for k, v in params.items()}
+    per_call = datasets_per_call(xs.shape[1:], per_call, n)
+    # The replicates are refitted as the original was (without a mini-batch
+    # size: full-batch), from the original estimate unless it was a closed form.
+    opts = refit.options
+    options = FitOptions(
+        method=opts.method if opts.optimizer is None else "auto",
+        optimizer=opts.optimizer,
+        max_iter=opts.max_iter,
+        tol=opts.tol,
+    )
+    fixed, _ = check_fixed_init(family, refit.fixed or None, None, dtype)
+    plan = make_plan(family, options, fixed, dtype)
+    n_free = free_dimension(family, xs.shape[1:], dtype, fixed)
+    for d in range(b_data):
+        if d < len(reasons) and reasons[d]:
+            continue
+        xd = xs[d]
+        wd = None if ws is None else ws[d]
+        pd = {k: v[d] for k, v in pb.items()}
+        init = None
+        if (
+            method != "closed_form"
+            and opts.optimizer is None
+            and np.all([np.all(np.isfinite(np.asarray(pd[k]))) for k in free])
+        ):
+            init = {k: np.asarray(pd[k]) for k in free}
+        _, init_v = check_fixed_init(family, fixed, init, dtype)
+        for start in range(0, n, per_call):
+            m = min(per_call, n - start)
+            key, sub = jax.random.split(key)
+            # Every call draws and fits per_call replicates (one shape: one
+            # program); the last call keeps the first m.
+            if kind == "nonparametric":
+                wb = _resampled_weights(sub, wd, per_call, n_obs, dtype)
+                xb = jnp.broadcast_to(xd, (per_call, *xd.shape))
+            else:
+                xb = _model_draws(family, pd, sub, per_call, n_obs, np.dtype(dtype))
+                wb = _model_weights(wd, per_call, n_obs, dtype)
+            out = run_batch(
+                family, plan, xb, wb, init_v, fixed, key_for(plan, None), n_free, per_call
+            )
+            status = np.asarray(out.report.status)
+            est = {k: np.asarray(v) for k, v in out.estimates.params.items()}
+            # A degenerate resample (all values equal) counts when its
+            # estimate is exactly on the boundary (0 successes: p = 0).
+            exact = (status == Status.DEGENERATE) & on_boundary(family, est, free)
+            counted = (status == Status.CONVERGED) | exact
+            yield ReplicateFits(d, start, m, xb, wb, est, status, counted)
 
 
 def _warn_replicates(family, reasons, left_out, n, batched) -> None:
@@ -439,102 +602,32 @@ def bootstrap(
         >>> boot.replicates["shape"].shape
         (200,)
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"n must be an integer >= 2, got {n!r}")
-    if kind not in KINDS:
-        raise ValueError(f"unknown bootstrap kind {kind!r}; choose one of {', '.join(KINDS)}")
-    if replicates_per_call is not None:
-        replicates_per_call = positive_int("replicates_per_call", replicates_per_call)
-    key = as_key(key)
-    x, w = refit.arrays()
     batched = refit.batched
-    if w is not None and not batched:
-        # A single fit's padding (its shape bucket) is trimmed to the batch
-        # ladder: weight-0 rows at the end change no replicate, and cost one
-        # each in every replicate.
-        wh = np.asarray(w)
-        rows = bucket_length(int(np.flatnonzero(wh > 0)[-1]) + 1 if np.any(wh > 0) else 1)
-        if rows < wh.shape[0]:
-            x, w = np.asarray(x)[:rows], wh[:rows]
-    x = jnp.asarray(x)
-    w = None if w is None else jnp.asarray(w)
-    xs = x if batched else x[None]
-    ws = None if w is None else (w if batched else w[None])
-    b_data, n_obs = xs.shape[0], xs.shape[1]
-    dtype = x.dtype
-    params = {k: jnp.asarray(v) for k, v in params.items()}
-    pb = params if batched else {k: v[None] for k, v in params.items()}
-    per_call = datasets_per_call(xs.shape[1:], replicates_per_call, n)
-    # The replicates are refitted as the original was (without a mini-batch
-    # size: full-batch), from the original estimate unless it was a closed form.
-    opts = refit.options
-    options = FitOptions(
-        method=opts.method if opts.optimizer is None else "auto",
-        optimizer=opts.optimizer,
-        max_iter=opts.max_iter,
-        tol=opts.tol,
-    )
-    fixed, _ = check_fixed_init(family, refit.fixed or None, None, dtype)
-    plan = make_plan(family, options, fixed, dtype)
-    n_free = free_dimension(family, xs.shape[1:], dtype, fixed)
-
-    reasons = _not_bootstrapped(pb, free, skip, b_data)
-    reps = {k: [] for k in free}
-    ok = []
-    left_out = np.zeros(b_data, int)
-    for d in range(b_data):
-        xd = xs[d]
-        wd = None if ws is None else ws[d]
-        pd = {k: v[d] for k, v in pb.items()}
-        if reasons[d]:  # no refits: NaN replicates, none counted
-            for start in range(0, n, per_call):
-                m = min(per_call, n - start)
-                for k in free:
-                    reps[k].append(np.full((m, *np.shape(pd[k])), np.nan, np.asarray(pd[k]).dtype))
-                ok.append(np.zeros(m, bool))
-            continue
-        init = None
-        if (
-            method != "closed_form"
-            and opts.optimizer is None
-            and np.all([np.all(np.isfinite(np.asarray(pd[k]))) for k in free])
-        ):
-            init = {k: np.asarray(pd[k]) for k in free}
-        _, init_v = check_fixed_init(family, fixed, init, dtype)
-        for start in range(0, n, per_call):
-            m = min(per_call, n - start)
-            key, sub = jax.random.split(key)
-            # Every call draws and fits per_call replicates (one shape: one
-            # program); the last call keeps the first m.
-            if kind == "nonparametric":
-                wb = _resampled_weights(sub, wd, per_call, n_obs, dtype)
-                xb = jnp.broadcast_to(xd, (per_call, *xd.shape))
-            else:
-                xb = family.sample(pd, sub, (per_call, n_obs)).astype(dtype)
-                wb = _model_weights(wd, per_call, n_obs, dtype)
-            out = run_batch(
-                family, plan, xb, wb, init_v, fixed, key_for(plan, None), n_free, per_call
-            )
-            status = np.asarray(out.report.status)[:m]
-            est = {k: np.asarray(out.estimates.params[k])[:m] for k in free}
-            for k in free:
-                reps[k].append(est[k])
-            # A degenerate resample (all values equal) counts when its
-            # estimate is exactly on the boundary (0 successes: p = 0).
-            exact = (status == Status.DEGENERATE) & on_boundary(family, est, free)
-            good = (status == Status.CONVERGED) | exact
-            ok.append(good)
-            left_out[d] += int(np.sum(~good & (status != Status.INVALID_DATA)))
-    _warn_replicates(family.name, reasons, left_out, n, batched)
-    per = -(-n // per_call)
-    replicates = {
-        k: np.stack([np.concatenate(v[d * per : (d + 1) * per]) for d in range(b_data)])
-        for k, v in reps.items()
+    reasons = not_refitted(params, free, skip, batched)
+    chunks = refit_replicates(
+        family, params, free, method, refit, n=n, kind=kind, key=key,
+        replicates_per_call=replicates_per_call, reasons=reasons,
+    )  # fmt: skip
+    b_data = len(reasons)
+    reps = {
+        k: np.full((b_data, n, *np.shape(v)[1 if batched else 0 :]), np.nan, np.result_type(v))
+        for k, v in ((k, np.asarray(params[k])) for k in free)
     }
-    conv = np.stack([np.concatenate(ok[d * per : (d + 1) * per]) for d in range(b_data)])
+    conv = np.zeros((b_data, n), bool)
+    left_out = np.zeros(b_data, int)
+    for c in chunks:
+        rows = slice(c.start, c.start + c.size)
+        for k in free:
+            reps[k][c.dataset, rows] = c.params[k][: c.size]
+        conv[c.dataset, rows] = c.counted[: c.size]
+        missed = ~c.counted[: c.size] & (c.status[: c.size] != Status.INVALID_DATA)
+        left_out[c.dataset] += int(np.sum(missed))
+    _warn_replicates(family.name, reasons, left_out, n, batched)
+    replicates = reps
     if not batched:
         replicates = {k: v[0] for k, v in replicates.items()}
         conv = conv[0]
+    x, w = replicate_data(refit)
     estimate = {k: np.asarray(params[k]) for k in free}
     accel = _influence_factory(family, params, free, x, w, batched)
     return BootstrapResult(replicates, estimate, conv, kind, params, family.name, batched, accel)
