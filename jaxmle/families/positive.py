@@ -171,10 +171,19 @@ def _positive_centre(centre, like):
     return jnp.where((centre > 0) & jnp.isfinite(centre), centre, 1.0)
 
 
+def _log_ratio(r):
+    """``log r`` for ``r = t / c``, accurate both near 1 (``log1p(r - 1)``) and
+    far below it, where ``r - 1`` has lost ``r``'s digits: there ``-log1p(1/r -
+    1)`` (one ``log1p`` per value either way)."""
+    small = r < 0.5
+    lg = jnp.log1p(jnp.where(small, 1.0 / r - 1.0, r - 1.0))
+    return jnp.where(small, -lg, lg)
+
+
 def _centred_gamma_statistics(t, c):
-    """``(d, d - log1p(d))``, ``d = t / c - 1``: non-finite unless ``t > 0``."""
-    d = t / c - 1.0
-    return d, d - jnp.log1p(d)
+    """``(d, d - log(1 + d))``, ``d = t / c - 1``: non-finite unless ``t > 0``."""
+    r = t / c
+    return r - 1.0, (r - 1.0) - _log_ratio(r)
 
 
 def _gamma_loglik_centred(k, log_rate, s1, s2, n, c):
@@ -505,8 +514,9 @@ class InverseGaussian(Family):
     # where plain sums (sum x - 2 n mu + mu^2 sum 1/x) cancel to nothing when
     # the data vary little.
     def statistics(self, x, centre=None):
-        d = x / _positive_centre(centre, x) - 1.0
-        return (d, d * d / (1.0 + d), jnp.log(x))
+        r = x / _positive_centre(centre, x)  # 1 + d, with all of r's digits
+        d = r - 1.0
+        return (d, d * d / r, jnp.log(x))
 
     def _quad(self, mu, sums, n, c):
         """``sum (x - mu)^2 / x`` from the centred sums."""
