@@ -43,6 +43,7 @@ import numpy as np
 
 from jaxmle._engine.validation import as_numeric_array, check_data_values
 from jaxmle.families.base import Family
+from jaxmle.families.censored import Censored, censored_rows
 from jaxmle.families.registry import family as make_family, family_class, family_names, resolve
 from jaxmle.fit import fit
 from jaxmle.inference.gof import GofResult
@@ -586,7 +587,9 @@ def select(
     """Fit each candidate family to the sample ``x`` and rank them.
 
     Args:
-        x: the observations, a 1-D array.
+        x: the observations, a 1-D array, or :class:`~jaxmle.Censored` data
+            (then without goodness-of-fit statistics: not defined here for
+            censored data).
         families: a group, ``"continuous"`` (default), ``"positive"``,
             ``"discrete"`` or ``"all"``, or a list of families, family classes
             or registered names (``["gamma", "weibull", jm.Binomial(n=10)]``).
@@ -608,9 +611,16 @@ def select(
         ('gamma', ('gamma', 'weibull'))
     """
     criterion = _criterion(criterion)
-    arr, w = _checked_data(x, weights)
+    censored = isinstance(x, Censored)
+    if censored:  # checked by each family's censored rows
+        arr, w = x, None if weights is None else as_numeric_array("weights", weights)
+        gof = False  # KS, CvM and AD are not defined for censored data here
+    else:
+        arr, w = _checked_data(x, weights)
     fams, skipped = candidate_families(families)
-    reasons = [_support_reason(fam, arr, w) for fam in fams]
+    reasons = [
+        _censored_reason(fam, arr) if censored else _support_reason(fam, arr, w) for fam in fams
+    ]
     counts = any(_kind(f) == "discrete" and not r for f, r in zip(fams, reasons, strict=True))
     rows = []
     for fam, label, reason in zip(fams, _labels(fams), reasons, strict=True):
@@ -635,8 +645,19 @@ def select(
         note = "; ".join(filter(None, [_messages(caught), g.note if g is not None else ""]))
         rows.append(_candidate(label, res, **_gof_fields(g), note=note))
     rows.sort(key=_rank_key(criterion))
-    n = float(np.sum(w)) if w is not None else float(arr.shape[0])
+    n = float(np.sum(w)) if w is not None else float(len(arr))
     return Selection(tuple(rows), tuple(skipped), criterion, n)
+
+
+def _censored_reason(fam: Family, data: Censored) -> str:
+    """Why ``fam`` cannot be fitted to the censored ``data`` (``""``: it can)."""
+    if fam.event_ndim != 0:
+        return f"{fam.name} is multivariate (its observations are vectors)"
+    try:
+        censored_rows(fam, data)
+    except ValueError as exc:
+        return str(exc)
+    return ""
 
 
 def select_many(

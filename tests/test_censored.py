@@ -334,3 +334,15 @@ def test_warnings_free_fit():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         jm.fit("gamma", jm.Censored.from_events(d, seen))
+
+
+def test_select_ranks_families_on_censored_data_and_gof_says_why_not():
+    d, seen = _right_censored_weibull(3000, seed=9)
+    data = jm.Censored.from_events(d, seen)
+    sel = jm.select(data, ["weibull", "lognormal", "exponential", "normal", "poisson"])
+    assert sel.best.family.base.name == "weibull"
+    fitted = {c.name: c for c in sel.candidates}
+    assert fitted["weibull"].aic == pytest.approx(2 * 2 - 2 * float(jm.fit("weibull", data).loglik))
+    assert {s.family for s in sel.skipped} == {"poisson"}  # not integers
+    with pytest.raises(ValueError, match="censored"):
+        sel.best.gof()

@@ -80,6 +80,7 @@ from jaxmle._engine.buckets import bucket_length
 from jaxmle._engine.compile import jit_fit
 from jaxmle._engine.refit import RefitData
 from jaxmle.families.base import Family
+from jaxmle.families.censored import CensoredFamily
 from jaxmle.inference.bootstrap import not_refitted, refit_replicates, replicate_data
 
 __all__ = [
@@ -410,6 +411,12 @@ def _p(p: Any) -> str:
 def check_family(family: Family) -> None:
     """A ``ValueError`` naming ``family`` if it cannot be tested: multivariate,
     or without a cdf."""
+    if isinstance(family, CensoredFamily):
+        raise ValueError(
+            "KS, Cramer-von Mises and Anderson-Darling statistics are not defined here for "
+            "censored data (fitdistrplus' gofstat gives only AIC and BIC for censored fits: "
+            "res.aic, res.bic; compare families with jm.select)"
+        )
     if family.event_ndim != 0:
         raise ValueError(
             f"goodness of fit needs a univariate family; {family.name} is multivariate "
