@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import jaxmle as jm
-from tests.censored_references import REFERENCES
+from censored_references import REFERENCES
 
 # scipy's name -> (jaxmle's family, jaxmle params from scipy's (fitted, loc 0))
 FAMILIES = {
