@@ -12,9 +12,9 @@ parameters and 1e-8 relative in the log-likelihood."""
 
 import numpy as np
 import pytest
+from censored_references import REFERENCES
 
 import jaxmle as jm
-from censored_references import REFERENCES
 
 # scipy's name -> (jaxmle's family, jaxmle params from scipy's (fitted, loc 0))
 FAMILIES = {
