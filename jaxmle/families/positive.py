@@ -1028,7 +1028,7 @@ class Pareto(Family):
         # scale) is tiny, its derivatives stay well scaled.
         above = x > params["scale"]
         log_ratio = self._log_ratio(params, jnp.where(above, x, 2.0 * params["scale"]))
-        value = log1mexp_exp(jnp.log(params["alpha"]) + jnp.log(log_ratio))
+        value = log1mexp_exp(jnp.log(params["alpha"]) + log_positive(log_ratio))
         return jnp.where(above, value, -jnp.inf)
 
     def sample(self, params, key, shape=()):
@@ -1137,7 +1137,7 @@ class GeneralizedPareto(Family):
         # H is tiny, its derivatives stay well scaled.
         inside, z, t = self._parts(params, x)
         positive = inside & (z > 0)
-        log_h = jnp.log(jnp.where(positive, z, 1.0)) + jnp.log(_log1p_ratio(t))
+        log_h = log_positive(jnp.where(positive, z, 1.0)) + jnp.log(_log1p_ratio(t))
         value = log1mexp_exp(log_h)
         return jnp.where(positive, value, jnp.where(x > 0, 0.0, -jnp.inf))
 

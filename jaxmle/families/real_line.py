@@ -27,6 +27,7 @@ from jaxmle.families._special import (
     log1mexp_exp,
     log_betainc_pair,
     log_ndtr_accurate,
+    log_positive,
     log_tails,
     matrix,
     trigamma_half_step,
@@ -398,7 +399,7 @@ class Cauchy(Family):
         z = self._z(params, x)
         far = jnp.abs(z) > 1.0
         gap = jnp.where(far, jnp.abs(x - loc), scale)
-        far_tail = jnp.log(jnp.arctan(scale / gap)) - LOG_PI
+        far_tail = log_positive(jnp.arctan(scale / gap)) - LOG_PI
         z_near = jnp.where(far, 0.0, z)
         # Beyond one scale on the other side a tail is above 1/2: 0 marks it
         # (log_tails then takes the complement of the small one).
@@ -643,7 +644,7 @@ def _skewnorm_log_lower(z, a):
     # for z >= 0: no cancellation outside the thin tail.
     # (On a safe point, z = a = 0, in the thin tail, where this cancels to 0.)
     z_owen, a_owen = jnp.where(thin, 0.0, z), jnp.where(thin, 0.0, a)
-    via_owen = jnp.log(jnp.maximum(ndtr(z_owen) - 2.0 * _owens_t(z_owen, a_owen), 0.0))
+    via_owen = log_positive(ndtr(z_owen) - 2.0 * _owens_t(z_owen, a_owen))
     z_thin = jnp.where(thin, z, -1.0)
     a_thin = jnp.where(thin, a, 1.0)
     return jnp.where(thin, _skewnorm_log_thin_tail(z_thin, a_thin), via_owen)
