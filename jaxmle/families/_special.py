@@ -75,12 +75,29 @@ def log1mexp(t: jax.Array) -> jax.Array:
     return jnp.where(small, jnp.log(-jnp.expm1(-safe_small)), jnp.log1p(-jnp.exp(-safe_large)))
 
 
+@jax.custom_jvp
+def _log(x):
+    return jnp.log(x)
+
+
+@_log.defjvp
+def _log_jvp(primals, tangents):
+    # d log x = dx e^{-log x}: differentiated again, this gives products of
+    # O(1) ratios dx/x, where the quotient rule's x^-2 overflows for x < 1e-154.
+    (x,), (dx,) = primals, tangents
+    value = jnp.log(x)
+    return value, dx * jnp.exp(-value)
+
+
 def log_positive(x: jax.Array) -> jax.Array:
     """``log x`` for ``x > 0`` and ``-inf`` for ``x <= 0`` (a point below a support
-    that starts at 0), with a finite gradient there."""
+    that starts at 0), with a finite gradient there; its second derivative
+    stays finite for ``x`` down to 1e-300 (where autodiff of ``log`` squares
+    ``x``, which underflows): a log of a sum of tiny probabilities keeps a
+    finite Hessian."""
     positive = x > 0
     outside = jnp.where(x <= 0, -jnp.inf, x)  # NaN stays NaN
-    return jnp.where(positive, jnp.log(jnp.where(positive, x, 1.0)), outside)
+    return jnp.where(positive, _log(jnp.where(positive, x, 1.0)), outside)
 
 
 def log_complement(log_p: jax.Array) -> jax.Array:
@@ -101,14 +118,14 @@ def log_tails(log_lower: jax.Array, log_upper: jax.Array) -> tuple[jax.Array, ja
 
     Near 1 the value comes from the other, small tail, so :math:`\log F = -10^{-20}`
     keeps its digits where :math:`\log(\text{nearly } 1)` would lose them all."""
+    # Where a tail is used through its complement it is below ~1/2, so
+    # log1p(-exp(.)) is accurate there (on -1, a safe value, elsewhere).
     lower_small = log_lower < -LOG_2
     upper_small = log_upper < -LOG_2
-    log_cdf = jnp.where(
-        lower_small, log_lower, log_complement(jnp.where(lower_small, -1.0, log_upper))
-    )
-    log_sf = jnp.where(
-        upper_small, log_upper, log_complement(jnp.where(upper_small, -1.0, log_lower))
-    )
+    from_upper = jnp.log1p(-jnp.exp(jnp.where(lower_small, -1.0, log_upper)))
+    from_lower = jnp.log1p(-jnp.exp(jnp.where(upper_small, -1.0, log_lower)))
+    log_cdf = jnp.where(lower_small, log_lower, from_upper)
+    log_sf = jnp.where(upper_small, log_upper, from_lower)
     return log_cdf, log_sf
 
 
@@ -270,7 +287,9 @@ def stirling_correction(x: jax.Array) -> jax.Array:
 def k_log_k_minus_lgamma(k: jax.Array) -> jax.Array:
     r""":math:`k\log k - k - \log\Gamma(k)` (Stirling's form for ``k >= 10``, where
     the direct one cancels: :math:`\tfrac12\log(k / 2\pi) - \delta(k)`)."""
-    big = jnp.maximum(k, _STIRLING_MIN)
+    big = jnp.where(
+        k >= _STIRLING_MIN, k, _STIRLING_MIN
+    )  # not maximum: its tie splits the gradient
     asym = 0.5 * jnp.log(big) - HALF_LOG_2PI - stirling_correction(big)
     direct = xlogy(k, k) - k - gammaln(k)
     return jnp.where(k >= _STIRLING_MIN, asym, direct)
@@ -298,11 +317,14 @@ def betaln(a: jax.Array, b: jax.Array) -> jax.Array:
     hi_large = hi >= _STIRLING_MIN
 
     # Both small: the plain gammaln form is exact to a few ulps of O(10) terms.
-    lo_s, hi_s = jnp.minimum(lo, _STIRLING_MIN), jnp.minimum(hi, _STIRLING_MIN)
+    # Clamped by where, not minimum/maximum: at a tie (an argument of exactly
+    # 10) those split the gradient in half between their two arguments.
+    lo_s = jnp.where(lo < _STIRLING_MIN, lo, _STIRLING_MIN)
+    hi_s = jnp.where(hi < _STIRLING_MIN, hi, _STIRLING_MIN)
     small = gammaln(lo_s) + gammaln(hi_s) - gammaln(lo_s + hi_s)
 
     # Only hi large.
-    hi_m = jnp.maximum(hi, _STIRLING_MIN)
+    hi_m = jnp.where(hi_large, hi, _STIRLING_MIN)
     s = lo_s + hi_m
     mixed = (
         gammaln(lo_s)
@@ -314,7 +336,7 @@ def betaln(a: jax.Array, b: jax.Array) -> jax.Array:
     )
 
     # Both large.
-    lo_l = jnp.maximum(lo, _STIRLING_MIN)
+    lo_l = jnp.where(both_large, lo, _STIRLING_MIN)
     t = lo_l + hi_m
     # log(hi / t): log1p only for a small argument (XLA's log1p is off by up to
     # ~100 ulps on (-0.5, -0.1); log(hi / t) is exact to an ulp there).
@@ -434,7 +456,7 @@ def gauss_legendre(v):
 #: A tail integral is cut where its log-integrand is this far below its maximum
 #: (the rest is below e^-50 of the integral, far below double rounding).
 _CUT_DEPTH = 50.0
-_CUT_NEWTON_STEPS = 4
+_CUT_NEWTON_STEPS = 3
 
 
 def _newton_cut(phi, dphi, target, start):
@@ -452,23 +474,6 @@ def _newton_cut(phi, dphi, target, start):
     return w
 
 
-def _log_panels(phi, lo, hi):
-    r""":math:`\log\int_{lo}^{hi} e^{\phi(w)}\,dw` for ``phi`` concave with its
-    maximum at 0 (``phi`` takes ``w`` of shape ``lo.shape + (k,)``): a 64-point
-    Gauss-Legendre rule on each side of :math:`m = \operatorname{clip}(0, lo, hi)`,
-    in units of :math:`e^{\phi(m)}` (nothing under- or overflows; a panel of
-    length 0 adds 0)."""
-    m = jnp.clip(jnp.zeros_like(lo), lo, hi)
-    top = phi(m[..., None])[..., 0]
-    nodes, weights = gauss_legendre(lo)
-
-    def panel(a, b):
-        t = a[..., None] + (b - a)[..., None] * nodes
-        return (b - a) * jnp.sum(weights * jnp.exp(phi(t) - top[..., None]), axis=-1)
-
-    return top + jnp.log(panel(lo, m) + panel(m, hi))
-
-
 def _log_tail_integrals(phi, dphi, params, w0, left_bound, right_bound):
     r"""``(log L, log U)``: :math:`L = \int_{-\infty}^{w_0} e^{\phi}` and
     :math:`U = \int_{w_0}^{\infty} e^{\phi}` for a concave ``phi`` with maximum
@@ -482,8 +487,14 @@ def _log_tail_integrals(phi, dphi, params, w0, left_bound, right_bound):
     from the mode beyond which :math:`\phi < -y`, and on the tail side of
     :math:`w_0` concavity gives :math:`w_0 + T/|\phi'(w_0)|`; Newton brings the
     cut in from the nearer of the two (:func:`_newton_cut`). The cuts carry no
-    gradient: what lies beyond them is below :math:`e^{-50}` of the integral."""
-    ps = tuple(jax.lax.stop_gradient(p) for p in params)
+    gradient: what lies beyond them is below :math:`e^{-50}` of the integral.
+
+    Each integral is a 64-point Gauss-Legendre rule on either side of the
+    range's maximum (at :math:`\min(w_0, 0)`, resp. :math:`\max(w_0, 0)`), in
+    units of :math:`e^{\phi}` there (nothing under- or overflows; a panel of
+    length 0 adds 0); the four panels and the two maxima are one evaluation of
+    ``phi``, which keeps the derivative programs small."""
+    ps = tuple(jax.lax.stop_gradient(p)[..., None] for p in params)
     w = jax.lax.stop_gradient(w0)
 
     def phi_s(v):
@@ -492,23 +503,43 @@ def _log_tail_integrals(phi, dphi, params, w0, left_bound, right_bound):
     def dphi_s(v):
         return dphi(v, *ps)
 
-    def phi_nodes(t):
-        return phi(t, *(p[..., None] for p in params))
+    # Both cuts at once: [..., 0] below the range's maximum, [..., 1] above.
+    peaks = jnp.stack([jnp.minimum(w, 0.0), jnp.maximum(w, 0.0)], axis=-1)
+    targets = phi_s(peaks) - _CUT_DEPTH
+    ws = w[..., None]
+    slope = dphi_s(ws)
+    from_mode = jnp.stack(
+        [
+            -left_bound(-targets[..., 0], *(p[..., 0] for p in ps)),
+            right_bound(-targets[..., 1], *(p[..., 0] for p in ps)),
+        ],
+        axis=-1,
+    )
+    side = jnp.asarray([-1.0, 1.0], w.dtype).reshape((1,) * w.ndim + (2,))
+    beyond_w = side * ws > 0  # w0 lies on that side of the mode
+    from_w = ws - _CUT_DEPTH / jnp.where(beyond_w, slope, -side)
+    starts = jnp.where(beyond_w, side * jnp.minimum(side * from_mode, side * from_w), from_mode)
+    cuts = _newton_cut(phi_s, dphi_s, targets, starts)
+    cuts = jax.lax.stop_gradient(
+        jnp.stack([jnp.minimum(cuts[..., 0], w), jnp.maximum(cuts[..., 1], w)], -1)
+    )
 
-    target_lo = phi_s(jnp.minimum(w, 0.0)) - _CUT_DEPTH
-    target_hi = phi_s(jnp.maximum(w, 0.0)) - _CUT_DEPTH
-    slope = dphi_s(w)
-    left, right = w < 0, w > 0
-    start_lo = -left_bound(-target_lo, *ps)
-    from_w_lo = w - _CUT_DEPTH / jnp.where(left, slope, 1.0)
-    start_lo = jnp.where(left, jnp.maximum(start_lo, from_w_lo), start_lo)
-    start_hi = right_bound(-target_hi, *ps)
-    from_w_hi = w - _CUT_DEPTH / jnp.where(right, slope, -1.0)
-    start_hi = jnp.where(right, jnp.minimum(start_hi, from_w_hi), start_hi)
-    lo = jnp.minimum(_newton_cut(phi_s, dphi_s, target_lo, start_lo), w)
-    hi = jnp.maximum(_newton_cut(phi_s, dphi_s, target_hi, start_hi), w)
-    lo, hi = jax.lax.stop_gradient(lo), jax.lax.stop_gradient(hi)
-    return _log_panels(phi_nodes, lo, w0), _log_panels(phi_nodes, w0, hi)
+    # Panels [cut_lo, m_lo], [m_lo, w0], [w0, m_hi], [m_hi, cut_hi]; m = the peaks.
+    m_lo, m_hi = jnp.minimum(w0, 0.0), jnp.maximum(w0, 0.0)
+    ends = jnp.stack([cuts[..., 0], m_lo, w0, m_hi, cuts[..., 1]], axis=-1)
+    a, b = ends[..., :-1], ends[..., 1:]
+    nodes, weights = gauss_legendre(a)  # (..., 1, 64) after the panel axis
+    t = a[..., None] + (b - a)[..., None] * nodes
+    points = jnp.concatenate([t.reshape((*t.shape[:-2], -1)), jnp.stack([m_lo, m_hi], -1)], -1)
+    values = phi(points, *(p[..., None] for p in params))
+    tops = values[..., -2:]
+    panel_tops = jnp.repeat(tops, 2, axis=-1)[..., None]  # each panel's reference
+    f = jnp.exp(values[..., :-2].reshape(t.shape) - panel_tops)
+    sums = (b - a) * jnp.sum(weights * f, axis=-1)
+    return (
+        tops[..., 0] + jnp.log(sums[..., 0] + sums[..., 1]),
+        tops[..., 1] + jnp.log(sums[..., 2] + sums[..., 3]),
+    )
 
 
 def _finite_tails(w0, compute):
@@ -573,29 +604,27 @@ def log_gammainc_pair(a: jax.Array, log_x: jax.Array) -> tuple[jax.Array, jax.Ar
     return _finite_tails(log_x - jnp.log(a), compute)
 
 
-_FAR = 30.0
+_EXP_MAX = 700.0  # e^w is finite below this in float64 (float32 saturates to inf: the
+# branch above is then the one taken)
 
 
 def _log_bernoulli_mgf(p, w):
-    r""":math:`\log(1 - p + p e^w)` for :math:`0 < p \le 1/2`: ``log1p(p expm1(w))``,
-    and :math:`w + \log p + \log(1 + (1-p)e^{-w}/p)` above ``w = 30`` (no overflow)."""
-    far = w > _FAR
-    wf = jnp.where(far, w, _FAR)
-    wn = jnp.where(far, 0.0, w)
-    near_value = jnp.log1p(p * jnp.expm1(wn))
-    far_value = wf + jnp.log(p) + jnp.log1p((1.0 - p) / p * jnp.exp(-wf))
-    return jnp.where(far, far_value, near_value)
+    r""":math:`\log(1 - p + p e^w)` for :math:`0 < p \le 1/2`: ``log1p(p expm1(w))``
+    (no cancellation near ``w = 0``), and :math:`w + \log p` above ``w = 700``
+    (the rest, :math:`\log(1 + (1-p)e^{-w}/p)`, is below 1e-300 there)."""
+    far = w > _EXP_MAX
+    return jnp.where(far, w + jnp.log(p), jnp.log1p(p * jnp.expm1(jnp.minimum(w, _EXP_MAX))))
 
 
 def _beta_phi(w, a, b):
-    # With p = a/(a+b) (written with the smaller of p, 1-p, so that the linear
-    # terms, which cancel, are the smaller ones): a w - (a+b) log(1 - p + p e^w).
+    # a w - (a+b) log(1 - p + p e^w), p = a/(a+b), is symmetric under
+    # (a, b, w) -> (b, a, -w): it is evaluated with the smaller of a, b first,
+    # so that p <= 1/2 (the linear terms, which cancel, are then the smaller).
     s = a + b
-    small_a = a <= b
-    p = jnp.where(small_a, a, b) / s
-    w_oriented = jnp.where(small_a, w, -w)
-    lead = jnp.where(small_a, a, b) * w_oriented
-    return lead - s * _log_bernoulli_mgf(p, w_oriented)
+    swap = a > b
+    small = jnp.where(swap, b, a)
+    w = jnp.where(swap, -w, w)
+    return small * w - s * _log_bernoulli_mgf(small / s, w)
 
 
 def _beta_dphi(w, a, b):

@@ -224,6 +224,12 @@ class Family:
         """``log P(X > x)``; families override this with a stable form."""
         return jnp.log1p(-self.cdf(params, x))
 
+    def _log_cdf_sf(self, params: Params, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """``(logcdf, logsf)`` at once; families whose two tails share their work
+        (one incomplete gamma or beta integral gives both) override this, and
+        :meth:`log_interval_probability` calls it once for both ends."""
+        return self.logcdf(params, x), self.logsf(params, x)
+
     def log_interval_probability(self, params: Params, lo: jax.Array, hi: jax.Array) -> jax.Array:
         r""":math:`\log P(lo < X \le hi) = \log(F(hi) - F(lo))`, elementwise, from
         the tail nearer to the interval, so that neither tail's rounding cancels:
@@ -244,8 +250,11 @@ class Family:
         with ``where`` on safe inputs, so it traces under ``jit`` and ``vmap``
         and its gradient is finite wherever the value is.
         """
-        log_f_lo, log_f_hi = self.logcdf(params, lo), self.logcdf(params, hi)
-        log_s_lo, log_s_hi = self.logsf(params, lo), self.logsf(params, hi)
+        lo, hi = jnp.broadcast_arrays(jnp.asarray(lo), jnp.asarray(hi))
+        log_f, log_s = self._log_cdf_sf(params, jnp.concatenate([lo.ravel(), hi.ravel()]))
+        n = lo.size
+        log_f_lo, log_f_hi = log_f[:n].reshape(lo.shape), log_f[n:].reshape(lo.shape)
+        log_s_lo, log_s_hi = log_s[:n].reshape(lo.shape), log_s[n:].reshape(lo.shape)
         upper = log_f_lo > -LOG_2
         return _log_difference(
             jnp.where(upper, log_s_lo, log_f_hi), jnp.where(upper, log_s_hi, log_f_lo), hi > lo

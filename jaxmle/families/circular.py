@@ -30,7 +30,9 @@ def _vonmises_log_left(y, kappa):
     """
     nodes, weights = gauss_legendre(y)
     s2 = jnp.sin(0.5 * y) ** 2 + 22.5 / kappa
-    lo = -2.0 * jnp.arcsin(jnp.sqrt(jnp.minimum(s2, 1.0)))
+    # The lower end carries no gradient: it is -pi (fixed in the reduced angle)
+    # or a cut beyond which the density is below e^-45 of f(y).
+    lo = jax.lax.stop_gradient(-2.0 * jnp.arcsin(jnp.sqrt(jnp.minimum(s2, 1.0))))
     length = y - lo
     t = lo[..., None] + length[..., None] * nodes
     log_f = -2.0 * kappa[..., None] * jnp.sin(0.5 * t) ** 2
@@ -115,22 +117,30 @@ class VonMises(Family):
         """``(y, turns, log P(Y <= -|y|))`` for the reduced angle ``y``."""
         y, turns = self._reduce(params, x)
         kappa = jnp.broadcast_to(params["concentration"], y.shape)
-        return y, turns, _vonmises_log_left(-jnp.abs(y), kappa)
+        # -|y| by where, not abs: the derivative at y = 0 keeps the lower side's sign.
+        return y, turns, _vonmises_log_left(jnp.where(y <= 0, y, -y), kappa)
 
     def cdf(self, params, x):
         y, turns, log_tail = self._log_tails(params, x)
         tail = jnp.exp(log_tail)
         return jnp.where(y <= 0, tail, 1.0 - tail) + turns
 
-    def logcdf(self, params, x):
+    def _log_cdf_sf(self, params, x):
+        # The tail below 1/2 and log1p(-tail) for the other side; outside
+        # [loc - pi, loc + pi] the lifted cdf (NaN logs, as in scipy).
         y, turns, log_tail = self._log_tails(params, x)
-        inside = jnp.where(y <= 0, log_tail, jnp.log1p(-jnp.exp(log_tail)))
-        return jnp.where(turns == 0, inside, jnp.log(self.cdf(params, x)))
+        tail = jnp.exp(log_tail)
+        near = jnp.log1p(-tail)
+        lifted = jnp.where(y <= 0, tail, 1.0 - tail) + turns
+        log_cdf = jnp.where(turns == 0, jnp.where(y <= 0, log_tail, near), jnp.log(lifted))
+        log_sf = jnp.where(turns == 0, jnp.where(y >= 0, log_tail, near), jnp.log1p(-lifted))
+        return log_cdf, log_sf
+
+    def logcdf(self, params, x):
+        return self._log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        y, turns, log_tail = self._log_tails(params, x)
-        inside = jnp.where(y >= 0, log_tail, jnp.log1p(-jnp.exp(log_tail)))
-        return jnp.where(turns == 0, inside, jnp.log1p(-self.cdf(params, x)))
+        return self._log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         # Best and Fisher's (1979) rejection sampler, all draws in parallel.

@@ -283,13 +283,15 @@ class Shifted(Family):
         z = jnp.maximum(x - params[self.loc_name], 0.0)
         return self.base.cdf(self._base_params(params), z)
 
-    def logcdf(self, params, x):
+    def _log_cdf_sf(self, params, x):
         z = jnp.maximum(x - params[self.loc_name], 0.0)
-        return self.base.logcdf(self._base_params(params), z)
+        return self.base._log_cdf_sf(self._base_params(params), z)
+
+    def logcdf(self, params, x):
+        return self._log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        z = jnp.maximum(x - params[self.loc_name], 0.0)
-        return self.base.logsf(self._base_params(params), z)
+        return self._log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         return params[self.loc_name] + self.base.sample(self._base_params(params), key, shape)

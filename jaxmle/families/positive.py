@@ -1071,9 +1071,12 @@ class Pareto(Family):
         return -jnp.expm1(self.logsf(params, x))
 
     def logcdf(self, params, x):
+        # From log(alpha log(x / scale)): near the scale, where alpha log(x /
+        # scale) is tiny, its derivatives stay well scaled.
         above = x > params["scale"]
-        t = params["alpha"] * self._log_ratio(params, x)
-        return jnp.where(above, log1mexp(jnp.where(above, t, 1.0)), -jnp.inf)
+        log_ratio = self._log_ratio(params, jnp.where(above, x, 2.0 * params["scale"]))
+        value = log1mexp_exp(jnp.log(params["alpha"]) + log_positive(log_ratio))
+        return jnp.where(above, value, -jnp.inf)
 
     def sample(self, params, key, shape=()):
         return params["scale"] * jnp.exp(jax.random.exponential(key, shape) / params["alpha"])
@@ -1177,10 +1180,12 @@ class GeneralizedPareto(Family):
         return -jnp.expm1(self.logsf(params, x))
 
     def logcdf(self, params, x):
+        # From log H = log z + log(log1p(t) / t) (log1mexp_exp): near 0, where
+        # H is tiny, its derivatives stay well scaled.
         inside, z, t = self._parts(params, x)
-        h = self._cum_hazard(z, t)
-        positive = inside & (h > 0)
-        value = log1mexp(jnp.where(positive, h, 1.0))
+        positive = inside & (z > 0)
+        log_h = log_positive(jnp.where(positive, z, 1.0)) + jnp.log(_log1p_ratio(t))
+        value = log1mexp_exp(log_h)
         return jnp.where(positive, value, jnp.where(x > 0, 0.0, -jnp.inf))
 
     def sample(self, params, key, shape=()):

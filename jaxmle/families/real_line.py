@@ -27,6 +27,7 @@ from jaxmle.families._special import (
     log1mexp_exp,
     log_betainc_pair,
     log_ndtr_accurate,
+    log_positive,
     log_tails,
     matrix,
     trigamma_half_step,
@@ -392,9 +393,21 @@ class Cauchy(Family):
         return jnp.arctan2(1.0, -self._z(params, x)) / jnp.pi
 
     def _log_cdf_sf(self, params, x):
+        # Each tail as log(atan(scale / |x - loc|)) beyond one scale (no z^2, so
+        # the derivatives do not overflow at 1e300 scales), atan2 within.
+        loc, scale = params["loc"], params["scale"]
         z = self._z(params, x)
-        lower = jnp.log(jnp.arctan2(1.0, -z)) - LOG_PI
-        return log_tails(lower, jnp.log(jnp.arctan2(1.0, z)) - LOG_PI)
+        far = jnp.abs(z) > 1.0
+        gap = jnp.where(far, jnp.abs(x - loc), scale)
+        far_tail = log_positive(jnp.arctan(scale / gap)) - LOG_PI
+        z_near = jnp.where(far, 0.0, z)
+        # Beyond one scale on the other side a tail is above 1/2: 0 marks it
+        # (log_tails then takes the complement of the small one).
+        lower_far = jnp.where(z < 0, far_tail, 0.0)
+        upper_far = jnp.where(z > 0, far_tail, 0.0)
+        lower = jnp.where(far, lower_far, jnp.log(jnp.arctan2(1.0, -z_near)) - LOG_PI)
+        upper = jnp.where(far, upper_far, jnp.log(jnp.arctan2(1.0, z_near)) - LOG_PI)
+        return log_tails(lower, upper)
 
     def logcdf(self, params, x):
         return self._log_cdf_sf(params, x)[0]
@@ -623,23 +636,18 @@ def _skewnorm_log_thin_tail(z, a):
 
 def _skewnorm_log_lower(z, a):
     """``log F(z)`` of the standard skew normal with shape ``a``, accurate
-    relative to ``F`` (so for ``F`` up to about 1/2; beyond, use ``log1p(-sf)``)."""
+    relative to ``F`` (so for ``F`` up to about 1/2; beyond, :func:`log_tails`
+    takes ``log1p(-sf)``)."""
     a = jnp.broadcast_to(a, z.shape)
     thin = (a > 0) & (z < 0)
     # Phi(z) - 2T(z, a): a sum of positive terms for a <= 0, and >= 1/2 - atan(a)/pi
     # for z >= 0: no cancellation outside the thin tail.
-    via_owen = jnp.log(jnp.maximum(ndtr(z) - 2.0 * _owens_t(z, a), 0.0))
+    # (On a safe point, z = a = 0, in the thin tail, where this cancels to 0.)
+    z_owen, a_owen = jnp.where(thin, 0.0, z), jnp.where(thin, 0.0, a)
+    via_owen = log_positive(ndtr(z_owen) - 2.0 * _owens_t(z_owen, a_owen))
     z_thin = jnp.where(thin, z, -1.0)
     a_thin = jnp.where(thin, a, 1.0)
     return jnp.where(thin, _skewnorm_log_thin_tail(z_thin, a_thin), via_owen)
-
-
-def _skewnorm_logcdf_std(z, a):
-    """``log F(z; a)``: from the lower tail where ``F < 1/2``, else ``log1p(-sf)``
-    with ``sf(z; a) = F(-z; -a)``."""
-    lower = _skewnorm_log_lower(z, a)
-    upper = _skewnorm_log_lower(-z, -a)
-    return jnp.where(lower < -LOG_2, lower, jnp.log1p(-jnp.exp(upper)))
 
 
 def _moment_delta(skew):
@@ -698,11 +706,16 @@ class SkewNormal(Family):
     def _z(self, params, x):
         return (x - params["loc"]) / params["scale"]
 
+    def _log_cdf_sf(self, params, x):
+        # sf(z; a) = F(-z; -a): each tail's direct form where it is small.
+        z, a = self._z(params, x), params["shape"]
+        return log_tails(_skewnorm_log_lower(z, a), _skewnorm_log_lower(-z, -a))
+
     def logcdf(self, params, x):
-        return _skewnorm_logcdf_std(self._z(params, x), params["shape"])
+        return self._log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        return _skewnorm_logcdf_std(-self._z(params, x), -params["shape"])
+        return self._log_cdf_sf(params, x)[1]
 
     def cdf(self, params, x):
         return jnp.exp(self.logcdf(params, x))
