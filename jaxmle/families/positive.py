@@ -43,7 +43,7 @@ from jaxmle.families.base import (
     weighted_min,
     weighted_quantile,
 )
-from jaxmle.families.real_line import Logistic, Normal, _central_value
+from jaxmle.families.real_line import Logistic, Normal, central_value
 from jaxmle.families.registry import register
 from jaxmle.families.scipy_bridge import ScipyEquivalent
 from jaxmle.families.units import Equivariance
@@ -360,7 +360,7 @@ def _lognormal_mle_about_a_centre(x, w) -> Params:
     """The lognormal MLE from ``log x = log c + log1p((x - c) / c)``, ``c`` near
     the data: exact to rounding for ``x`` near ``c`` (``x - c`` is exact
     there); farther values, or ones outside the support, take ``log x - log c``."""
-    c = _central_value(x, w)
+    c = central_value(x, w)
     c = jnp.where(c > 0, c, 1.0)
     d = (x - c) / c
     near = jnp.abs(d) < 0.5

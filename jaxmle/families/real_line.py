@@ -57,7 +57,7 @@ def _robust_loc_scale(v: jax.Array, w: jax.Array | None, iqr_unit: float):
 _SHIFT_SAMPLE = 64
 
 
-def _central_value(v: jax.Array, w: jax.Array | None) -> jax.Array:
+def central_value(v: jax.Array, w: jax.Array | None) -> jax.Array:
     """The mean of an evenly strided subsample of at most 64 finite values
     with positive weight (0 if there is none): a value near the mean, at no
     pass over the data (the second pass is centred on the exact mean, so this
@@ -74,7 +74,7 @@ def _central_value(v: jax.Array, w: jax.Array | None) -> jax.Array:
 
 def _normal_mle(v: jax.Array, w: jax.Array | None) -> Params:
     r"""Mean and (biased) standard deviation in two passes, the first about
-    a shift :math:`k` near the mean (:func:`_central_value`), exact to rounding in
+    a shift :math:`k` near the mean (:func:`central_value`), exact to rounding in
     float32 however large :math:`|\mu| / \sigma`:
 
     .. math:: d = \overline{v - k},\quad m = \mathrm{fl}(k + d),\quad
@@ -83,7 +83,7 @@ def _normal_mle(v: jax.Array, w: jax.Array | None) -> Params:
     (:math:`\delta` is the rounding of :math:`m`, which a float32 mean of
     values near 3e6 rounds to 0.25). Two single-output reductions: XLA:CPU
     runs a fused two-output reduction several times slower than two passes."""
-    k = _central_value(v, w)
+    k = central_value(v, w)
     d = weighted_mean(v - k, w)
     loc = k + d
     delta = (loc - k) - d
