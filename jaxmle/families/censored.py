@@ -317,23 +317,24 @@ class CensoredFamily(Family):
 
     def init(self, rows, w):
         # Right-censored data: the base family's own start where it has one;
-        # else its start on a pseudo-sample: exact values, the bound of
-        # one-sided observations, the midpoint of intervals.
-        lo, hi, kind = rows[:, 0], rows[:, 1], rows[:, 2]
+        # else its start on a pseudo-sample (_pseudo_sample).
+        lo, kind = rows[:, 0], rows[:, 2]
         if self.kinds <= {Kind.EXACT, Kind.RIGHT} and not self.entry:
             event = (kind == Kind.EXACT).astype(rows.dtype)
             start = self.base.init_right_censored(self.base.features(lo), event, w)
             if start is not None:
                 return start
-        y = jnp.where(kind == Kind.INTERVAL, 0.5 * (lo + hi), jnp.where(kind == Kind.LEFT, hi, lo))
-        if self.discrete:
-            y = jnp.floor(y)
-        return self.base.init(y, w)
+        return self.base.init(self._pseudo_sample(rows), w)
 
     def init_with_fixed(self, rows, w, fixed):
+        return self.base.init_with_fixed(self._pseudo_sample(rows), w, fixed)
+
+    def _pseudo_sample(self, rows):
+        """One value per row for a start: exact values, the bound of one-sided
+        observations, the midpoint of intervals (floored for counts)."""
         lo, hi, kind = rows[:, 0], rows[:, 1], rows[:, 2]
         y = jnp.where(kind == Kind.INTERVAL, 0.5 * (lo + hi), jnp.where(kind == Kind.LEFT, hi, lo))
-        return self.base.init_with_fixed(jnp.floor(y) if self.discrete else y, w, fixed)
+        return jnp.floor(y) if self.discrete else y
 
     def cdf(self, params, x):
         return self.base.cdf(params, x)
