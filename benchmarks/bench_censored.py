@@ -14,6 +14,11 @@ Cases (``--cases``):
 * ``many``: ``jm.fit_many`` of B right-censored Weibull datasets of N
   (``--many 10000x1000``) against a loop of lifelines' ``WeibullFitter``
   (timed on the first datasets for ``--loop-seconds``, extrapolated).
+* ``select``: ``jm.select`` of the ``"continuous"`` group (every univariate
+  continuous family whose support holds the data, with KS/CvM/AD) on
+  ``--select-size`` (1e6) gamma values: the first call (compile included;
+  run the case alone, ``--cases select``, for a cold process) and a warm
+  one, with each family's warm fit and goodness-of-fit times.
 
 For each: the time of a warm call (the best of ``--repeat``; jaxmle's first
 call minus that is its compile time, reported apart), and the log-likelihood
@@ -40,7 +45,7 @@ import warnings
 import numpy as np
 from _common import best as _best, machine as _machine, results_dir as _results_dir
 
-CASES = ("weibull-right", "lognormal-right", "weibull-interval", "many")
+CASES = ("weibull-right", "lognormal-right", "weibull-interval", "many", "select")
 
 
 def _draw(kind: str, n: int, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -228,6 +233,33 @@ def run_many(b: int, n: int, args) -> dict:
     return row
 
 
+def run_select(n: int, args) -> dict:
+    import jaxmle as jm
+
+    x = np.random.default_rng(5).gamma(3.0, 2.0, n)
+    t0 = time.perf_counter()
+    sel = jm.select(x, "continuous")
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sel = jm.select(x, "continuous")
+    warm = time.perf_counter() - t0
+    # Per family, warm: fit and goodness of fit apart.
+    per = {}
+    for c in sel:
+        t0 = time.perf_counter()
+        res = jm.fit(c.fit.family, x)
+        float(res.loglik)
+        t1 = time.perf_counter()
+        res.gof()
+        per[c.name] = {"fit_s": t1 - t0, "gof_s": time.perf_counter() - t1}
+    row = {"case": "select", "n": n, "families": len(sel.candidates),
+           "skipped": len(sel.skipped), "first_s": first, "warm_s": warm,
+           "best": sel.best.family.name, "per_family": per}  # fmt: skip
+    print(f"select n={n}: {len(sel.candidates)} families, first {first:.1f} s, warm {warm:.2f} s",
+          file=sys.stderr)  # fmt: skip
+    return row
+
+
 # ---- report ------------------------------------------------------------------------------
 
 
@@ -287,6 +319,23 @@ def write(rows, args, machine: str) -> None:
             if r["b"] >= 10000:
                 verdicts.append((f"fit_many {r['b']}x{r['n']} >= 200x lifelines ({ratio:.0f}x)",
                                  ratio >= 200))  # fmt: skip
+    for r in rows:
+        if r["case"] != "select":
+            continue
+        lines += [
+            "",
+            f"select, {r['families']} continuous families ({r['skipped']} skipped) on "
+            f"{r['n']:.0e} gamma values: first call {r['first_s']:.1f} s (compile included, in "
+            f"this process), warm {r['warm_s']:.2f} s; best: {r['best']}",
+            "",
+            "| family | fit s (warm) | gof s (warm) |",
+            "|---|---|---|",
+        ]
+        per = r["per_family"].items()
+        lines += [f"| {k} | {v['fit_s']:.3f} | {v['gof_s']:.3f} |" for k, v in per]
+        verdicts.append((f"select {r['families']} families cold < 20 s ({r['first_s']:.1f} s)",
+                         r["first_s"] < 20))  # fmt: skip
+        verdicts.append((f"select warm < 2 s ({r['warm_s']:.2f} s)", r["warm_s"] < 2))
     lines += ["", "## Targets", ""]
     lines += [f"- {'PASS' if ok else 'FAIL'} {what}" for what, ok in verdicts]
     (out / "bench_censored.md").write_text("\n".join(lines) + "\n")
@@ -302,6 +351,7 @@ def main(argv=None) -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--loop-seconds", type=float, default=30.0)
     ap.add_argument("--skip", nargs="*", default=[], help="peers to leave out")
+    ap.add_argument("--select-size", type=int, default=10**6)
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
 
@@ -313,6 +363,8 @@ def main(argv=None) -> None:
         if case == "many":
             b, n = (int(v) for v in args.many.split("x"))
             rows.append(run_many(b, n, args))
+        elif case == "select":
+            rows.append(run_select(args.select_size, args))
         elif case == "weibull-interval":
             rows.append(run_fit_case("weibull", "interval", args.interval_size, args))
         else:

@@ -247,25 +247,27 @@ class Selection:
         ]
         continuous = any(np.isfinite(c.ks) for c in self.candidates)
         discrete = any(np.isfinite(c.chi2) for c in self.candidates)
-        head = f"{'rank':<5}{'family':<22}{'k':>3}{'loglik':>14}{crit:>14}{'d' + crit:>10}"
-        head += f"{'weight':>8}"
+        # Every column after the name starts with a space: wide values (a
+        # dAIC of 2e6, an A^2 of 1e5) never run into their neighbours.
+        head = f"{'rank':<5}{'family':<22}{'k':>3} {'loglik':>14} {crit:>14} {'d' + crit:>10}"
+        head += f" {'weight':>7}"
         if continuous:
-            head += f"{'KS':>9}{'CvM':>9}{'AD':>9}"
+            head += f" {'KS':>8} {'CvM':>8} {'AD':>8}"
         if discrete:
-            head += f"{'chi2':>10}{'p':>8}"
+            head += f" {'chi2':>9} {'p':>7}"
         lines.append(head + "  parameters")
         delta, weight = self.delta(), self.weights()
         for i, c in enumerate(self.candidates):
             rank = str(i + 1) if c.converged else "-"
             row = (
-                f"{rank:<5}{c.name:<22}{c.n_params:>3}{c.loglik:>14.4f}"
-                f"{c.criterion(self.criterion):>14.4f}{_num(delta[i], '.2f'):>10}"
-                f"{_num(weight[i], '.3f'):>8}"
+                f"{rank:<5}{c.name:<22}{c.n_params:>3} {c.loglik:>14.4f}"
+                f" {c.criterion(self.criterion):>14.4f} {_num(delta[i], '.2f'):>10}"
+                f" {_num(weight[i], '.3f'):>7}"
             )
             if continuous:
-                row += "".join(f"{_num(v, '.4f'):>9}" for v in (c.ks, c.cvm, c.ad))
+                row += "".join(f" {_num(v, '.4g'):>8}" for v in (c.ks, c.cvm, c.ad))
             if discrete:
-                row += f"{_num(c.chi2, '.3g'):>10}{_num(c.chi2_pvalue, '.3f'):>8}"
+                row += f" {_num(c.chi2, '.3g'):>9} {_num(c.chi2_pvalue, '.3f'):>7}"
             row += "  " + _params_text(c.fit)
             lines.append(row + ("" if c.converged else " (not converged)"))
         notes = [f"  {c.name}: {c.note}" for c in self.candidates if c.note]

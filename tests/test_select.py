@@ -154,3 +154,22 @@ def test_the_positive_group():
     assert not names & {"normal", "beta", "poisson", "student_t"}
     assert sel.best.family.name == "gamma", str(sel)
     assert all(reason for _, reason in sel.skipped)
+
+
+def test_table_columns_stay_apart_for_wide_values():
+    # A uniform and a pareto fitted to gamma data: a dAIC in the tens of
+    # thousands and an infinite A^2 must not run into the next column.
+    x = np.random.default_rng(4).gamma(3.0, 2.0, 20000)
+    sel = jm.select(x, ["gamma", "uniform", "pareto"])
+    lines = str(sel).splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("rank"))
+    assert lines[header].split()[:10] == [
+        "rank", "family", "k", "loglik", "AIC", "dAIC", "weight", "KS", "CvM", "AD",
+    ]  # fmt: skip
+    rows = lines[header + 1 : header + 4]
+    assert [r.split()[1] for r in rows] == list(sel.names)
+    deltas = sel.delta()
+    for row, delta in zip(rows, deltas, strict=True):
+        numbers = [float(t) for t in row.split()[2:10]]  # k ... AD, each parseable
+        assert numbers[3] == pytest.approx(delta, abs=0.01)
+    assert max(deltas) > 1e4

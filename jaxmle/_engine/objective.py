@@ -81,7 +81,10 @@ def observed_information_matrix(
 
 
 def count_invalid(family: Family, x, chunk: int, reduce: Callable | None) -> jax.Array:
-    """How many observations are non-finite or outside the support (one pass)."""
+    """How many observations are non-finite or outside the support (one pass;
+    none for rows checked on the host: ``Family.rows_checked``)."""
+    if family.rows_checked:
+        return jnp.zeros((), jnp.int32)
     count = reduce_terms(lambda d: invalid_mask(family, d).astype(jnp.int32), x, None, chunk=chunk)
     return count if reduce is None else reduce(count)
 

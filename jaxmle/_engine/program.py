@@ -26,6 +26,7 @@ the output).
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 from typing import Any
 
@@ -259,8 +260,16 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None,
         # The passes read the data as given and standardize each chunk (no
         # standardized copy of the data), or the features made once.
         data = family.features(x) if plan.precompute else x_data
-        first = family.init_features(data, w) if plan.precompute else None
-        guess = family.init_with_fixed(x, w, fixed) if fixed else family.init(x, w)
+        # Long data of a family with a poor start: start on a subsample.
+        rows = _subsample_rows(family, x_data) if reduce is None else None
+        part = (lambda t: t) if rows is None else partial(jax.tree.map, lambda a: a[rows])
+        start_w = None if w is None else part(w)
+        first = family.init_features(part(data), start_w) if plan.precompute else None
+        if first is None:
+            xs = part(x)
+            guess = (
+                family.init_with_fixed(xs, start_w, fixed) if fixed else family.init(xs, start_w)
+            )
         start = {**(guess if first is None else first), **init}
         start = {k: jnp.asarray(start[k], x.dtype) for k in free}
         u0, unflatten = flatten_params(family.to_unconstrained(start), free)
@@ -269,11 +278,14 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None,
             family, fixed, unflatten, data, w, n, plan.chunk, plan.precompute, reduce, n_local,
             units,
         )  # fmt: skip
-        passes = 1 + int(plan.precompute)
+        passes = int(not family.rows_checked) + int(plan.precompute)
         if plan.path == "newton":
+            limits = log_coordinates(family, free, unflatten(u0))
+            if rows is not None:
+                u0 = _subsample_fit(plan, obj, rows, u0, limits)
             state = newton_minimize(
                 obj.derivatives, u0, max_iter=plan.max_iter, gtol=plan.gtol, xtol=plan.xtol,
-                limits=log_coordinates(family, free, unflatten(u0)),
+                limits=limits,
             )  # fmt: skip
             u_hat, hess_u, value = state.u, state.hess, state.value
             report = newton_report(state)
@@ -299,6 +311,40 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None,
         standard=standard,
     )
     return out, n_invalid
+
+
+# Newton on long data of a family whose start is poor
+# (``Family.start_from_subsample``) starts from the MLE of an evenly spaced
+# subsample of about this many rows: its iterations cost a few percent of a
+# pass each, and it lands within the sampling error (~1/sqrt(rows)) of the
+# full-data MLE, from where Newton needs a pass or two fewer.
+SUBSAMPLE_ROWS = 1 << 16
+SUBSAMPLE_FROM = 1 << 18
+
+
+def _subsample_rows(family: Family, x) -> slice | None:
+    """Every ``s``-th row (about ``SUBSAMPLE_ROWS``), for long data of a
+    family that starts from a subsample; else ``None``."""
+    n_rows = x.shape[0]
+    if not family.start_from_subsample or n_rows < SUBSAMPLE_FROM:
+        return None
+    stride = n_rows // SUBSAMPLE_ROWS
+    return slice(0, stride * SUBSAMPLE_ROWS, stride)
+
+
+def _subsample_fit(plan: FitPlan, obj: Objective, rows: slice, u0, limits):
+    """Newton from ``u0`` on the ``rows`` of the objective's data; its
+    estimate, or ``u0`` where that fit does not end finite."""
+    data = jax.tree.map(lambda a: a[rows], obj.data)
+    w = None if obj.w is None else obj.w[rows]
+    n = total_weight(jax.tree.leaves(data)[0], w)
+    sub = dataclasses.replace(obj, data=data, w=w, n=n, n_local=None)
+    state = newton_minimize(
+        sub.derivatives, u0, max_iter=plan.max_iter, gtol=plan.gtol, xtol=plan.xtol,
+        limits=limits,
+    )  # fmt: skip
+    usable = jnp.all(jnp.isfinite(state.u)) & jnp.isfinite(state.value) & (n > 0)
+    return jnp.where(usable, state.u, u0)
 
 
 def _closed_form(family: Family, x, w, standard: Standardization | None):

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import IntEnum
+from functools import partial
 from typing import Any
 
 import jax
@@ -84,23 +85,49 @@ class Censored:
     """
 
     def __init__(self, left: Any, right: Any, entry: Any = None):
-        self.left = _as_bound("left", left)
-        self.right = _as_bound("right", right)
-        if self.left.shape != self.right.shape:
+        left, right = _as_bound("left", left), _as_bound("right", right)
+        if left.shape != right.shape:
             raise ValueError(
-                f"left and right must have the same length, got {self.left.shape[0]} and "
-                f"{self.right.shape[0]}"
+                f"left and right must have the same length, got {left.shape[0]} and "
+                f"{right.shape[0]}"
             )
-        if self.left.shape[0] == 0:
+        if left.shape[0] == 0:
             raise ValueError("Censored data are empty: left and right have no observations")
-        self.entry = None if entry is None else _as_bound("entry", entry)
-        self._rows: dict[Any, tuple[frozenset[int], np.ndarray]] = {}
+        survey = left.shape[0] >= _DEVICE_ROWS_FROM and entry is None and jax.config.jax_enable_x64
+        if survey:
+            # The device copies are the copies kept (on a CPU the host arrays
+            # are views of them, read-only).
+            lo, hi = jax.device_put((left, right))
+            self.left, self.right = np.asarray(lo), np.asarray(hi)
+        else:
+            self.left, self.right = _frozen(np.array(left)), _frozen(np.array(right))
+        self.entry = None if entry is None else _frozen(np.array(_as_bound("entry", entry)))
+        self._rows: dict[Any, tuple[frozenset[int], Any]] = {}
         if self.entry is not None and self.entry.shape != self.left.shape:
             raise ValueError(
                 f"entry must have one time per observation ({self.left.shape[0]}), got "
                 f"{self.entry.shape[0]}"
             )
-        self._check()
+        self._kinds: np.ndarray | None = None
+        self._counts: np.ndarray | None = None
+        # The rows of every family whose support holds every finite bound
+        # (made by the survey of long data; see _survey_body).
+        self._rows_as_given: jax.Array | None = None
+        if not (survey and self._survey(lo, hi)):
+            self._check()
+
+    def _survey(self, lo: jax.Array, hi: jax.Array) -> bool:
+        """Long float64 data without entry times: the checks, the kinds present
+        and the rows in one compiled pass (:func:`_survey_body`). ``False``
+        where a row is refused or has a NaN bound (then :meth:`_check` names
+        the rows, or recodes the NaN bounds)."""
+        code, rows = _survey_program(lo, hi)
+        code = int(code)
+        if code & ((1 << _KIND_BITS) - 1):
+            return False
+        self._present = frozenset(k for k in Kind if code >> (_KIND_BITS + k) & 1)
+        self._rows_as_given = rows
+        return True
 
     @classmethod
     def from_events(cls, durations: Any, observed: Any, entry: Any = None) -> Censored:
@@ -140,40 +167,65 @@ class Censored:
 
     def _check(self) -> None:
         """Refuse impossible rows; then NaN bounds become -inf / +inf and each
-        row's kind is fixed (once: the arrays are read-only)."""
+        row's kind is fixed (once: the arrays are read-only).
+
+        A few vectorized passes: the masks of non-finite values are made only
+        for a bound that has some (survival data: ``right`` only)."""
         lo, hi = self.left, self.right
-        lo_nan, hi_nan = np.isnan(lo), np.isnan(hi)
-        both = lo_nan & hi_nan
-        _refuse(both, "have both bounds NaN", "no information: drop them")
-        lo_inf = lo_nan | (lo == -np.inf)
-        hi_inf = hi_nan | (hi == np.inf)
-        _refuse(lo == np.inf, "have left = +inf", "no value is that large")
-        _refuse(hi == -np.inf, "have right = -inf", "no value is that small")
-        _refuse(lo_inf & hi_inf, "are unbounded on both sides", "no information")
+        lo_nan, lo_inf, lo_wrong = _unbounded(lo, -np.inf)
+        hi_nan, hi_inf, hi_wrong = _unbounded(hi, np.inf)
+        if lo_nan is not None and hi_nan is not None:
+            _refuse(lo_nan & hi_nan, "have both bounds NaN", "no information: drop them")
+        if lo_wrong is not None:
+            _refuse(lo_wrong, "have left = +inf", "no value is that large")
+        if hi_wrong is not None:
+            _refuse(hi_wrong, "have right = -inf", "no value is that small")
+        if lo_inf is not None and hi_inf is not None:
+            _refuse(lo_inf & hi_inf, "are unbounded on both sides", "no information")
         _refuse(lo > hi, "have left > right")
         if self.entry is not None:
             e = self.entry
+            lo_unbounded = np.zeros(lo.shape, bool) if lo_inf is None else lo_inf
             _refuse(np.isnan(e) | (e == np.inf), "have a NaN or +inf entry time")
-            _refuse(~lo_inf & (e > lo), "enter after their value was observed (entry > left)")
-            _refuse(lo_inf & (e >= hi), "enter after their bound (entry >= right)")
-        if lo_nan.any() or hi_nan.any():
+            _refuse(~lo_unbounded & (e > lo), "enter after their value was observed (entry > left)")
+            _refuse(lo_unbounded & (e >= hi), "enter after their bound (entry >= right)")
+        if lo_nan is not None and lo_nan.any():
             self.left = _frozen(np.where(lo_nan, -np.inf, lo))
+        if hi_nan is not None and hi_nan.any():
             self.right = _frozen(np.where(hi_nan, np.inf, hi))
-        # what each row says: INTERVAL unless a bound is infinite (RIGHT: hi,
-        # LEFT: lo) or the bounds are equal (EXACT)
-        table = np.array([Kind.INTERVAL, Kind.RIGHT, Kind.LEFT, Kind.INTERVAL], np.int8)
-        kind = table[hi_inf.view(np.int8) + 2 * lo_inf.view(np.int8)]
-        self._kinds = _frozen(np.where(self.left == self.right, np.int8(Kind.EXACT), kind))
+        # what each row says: INTERVAL (3) unless a bound is infinite (RIGHT
+        # = 3 - 2: hi, LEFT = 3 - 1: lo; never both) or the bounds are equal
+        # (EXACT = 0). In int8 arithmetic: masked assignments and np.where
+        # cost ten times more on mixed rows.
+        exact = self.left == self.right
+        kind = np.full(lo.shape, Kind.INTERVAL, np.int8)
+        counts = np.zeros(len(Kind), np.int64)
+        if hi_inf is not None:
+            kind -= np.int8(2) * hi_inf.view(np.int8)
+            counts[Kind.RIGHT] = np.count_nonzero(hi_inf)
+        if lo_inf is not None:
+            kind -= lo_inf.view(np.int8)
+            counts[Kind.LEFT] = np.count_nonzero(lo_inf)
+        kind *= (~exact).view(np.int8)
+        counts[Kind.EXACT] = np.count_nonzero(exact)
+        counts[Kind.INTERVAL] = len(kind) - counts[: Kind.INTERVAL].sum()
+        self._kinds = _frozen(kind)
+        self._counts = counts
+        self._present = frozenset(int(k) for k in np.flatnonzero(counts[: Kind.NONE]))
 
     @property
     def kinds(self) -> np.ndarray:
         """Each observation's :class:`Kind` (before a family's support recodes
         bounds at its ends)."""
+        if self._kinds is None:  # the survey's: column 2 of its rows
+            self._kinds = _frozen(np.asarray(self._rows_as_given[:, 2]).astype(np.int8))
         return self._kinds
 
     def counts(self) -> dict[str, int]:
         """How many observations of each kind."""
-        counts = np.bincount(self._kinds, minlength=len(Kind))
+        if self._counts is None:
+            self._counts = np.bincount(self.kinds, minlength=len(Kind))
+        counts = self._counts
         return {
             "exact": int(counts[Kind.EXACT]),
             "right": int(counts[Kind.RIGHT]),
@@ -194,12 +246,25 @@ def _as_bound(name: str, v: Any) -> np.ndarray:
     if isinstance(v, (str, bytes)) or v is None:
         raise TypeError(f"{name} must be an array of numbers, got {type(v).__name__}")
     try:
-        arr = np.array(v, dtype=np.float64)  # a copy: the caller's array stays as it is
+        arr = np.asarray(v, dtype=np.float64)  # not copied yet: see Censored.__init__
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name} must be an array of numbers: {err}") from err
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    return _frozen(arr)
+    return arr
+
+
+def _unbounded(v: np.ndarray, end: float):
+    """``(nan, unbounded, wrong)`` masks of a bound: NaN; unbounded (NaN or
+    ``end``, the infinity on its open side); the other infinity.
+    ``(None, None, None)`` where every value is finite (two passes then; four
+    otherwise)."""
+    nonfinite = ~np.isfinite(v)
+    if not nonfinite.any():
+        return None, None, None
+    wrong = nonfinite & ((v < 0) if end > 0 else (v > 0))
+    unbounded = nonfinite & ~wrong
+    return unbounded & (v != end), unbounded, wrong
 
 
 def _frozen(arr: np.ndarray) -> np.ndarray:
@@ -227,6 +292,8 @@ class CensoredFamily(Family):
     carry entry times."""
 
     event_ndim = 1
+    start_from_subsample = True  # the starts ignore the censoring
+    rows_checked = True  # censored_rows makes them
 
     def __init__(self, base: Family | str, kinds: frozenset[int], entry: bool = False):
         base = resolve(base)
@@ -395,7 +462,7 @@ def _interval_pair(lo, hi, kind, one):
     return jnp.where(is_interval, lo - one, a0), jnp.where(is_interval, hi, b0)
 
 
-def censored_rows(base: Family, data: Censored) -> tuple[CensoredFamily, np.ndarray]:
+def censored_rows(base: Family, data: Censored) -> tuple[CensoredFamily, Any]:
     """``(family, rows)`` of ``data`` under ``base``: bounds at or beyond the
     ends of the support recoded (module docstring), impossible observations
     refused with their rows named, the kinds present recorded in the
@@ -405,16 +472,26 @@ def censored_rows(base: Family, data: Censored) -> tuple[CensoredFamily, np.ndar
         raise TypeError(f"expected jm.Censored data, got {type(data).__name__}")
     if base.event_ndim:
         raise ValueError(f"censored data of a multivariate family ({base.name})")
-    key = (base.support, base.name)
+    key = (base.support, base.name, bool(jax.config.jax_enable_x64))
     if key not in data._rows:
         data._rows[key] = _make_rows(base, data)
     kinds, rows = data._rows[key]
     return CensoredFamily(base, kinds, entry=data.entry is not None), rows
 
 
-def _make_rows(base: Family, data: Censored) -> tuple[frozenset[int], np.ndarray]:
+def _make_rows(base: Family, data: Censored) -> tuple[frozenset[int], Any]:
+    lo, hi = data.left, data.right  # NaN bounds are -inf / inf here
+    if not base.support.discrete and _bounds_inside(base.support, data):
+        # Every finite bound inside the support (survival times of a positive
+        # family, any bound of a real-line one): the kinds stand as they are.
+        present = data._present
+        _refuse_unidentified(base, data, present)
+        if data._rows_as_given is not None and jax.config.jax_enable_x64:
+            return present, data._rows_as_given
+        ref = _reference_point(base, lo, hi) if data.entry is not None else 0.0
+        return present, _stack_rows(base, data, data.kinds, ref)
+    kind = data.kinds
     contains = base.support.contains
-    kind, lo, hi = data.kinds, data.left, data.right  # NaN bounds are -inf / inf here
     exact = kind == Kind.EXACT
     off_grid = exact & ~np.asarray(contains(lo), bool)
     _refuse(off_grid, f"are exact values outside the support of {base.name} "
@@ -446,43 +523,136 @@ def _make_rows(base: Family, data: Censored) -> tuple[frozenset[int], np.ndarray
     table = np.array([Kind.NONE, Kind.RIGHT, Kind.LEFT, Kind.INTERVAL], np.int8)
     new = table[lo_info.view(np.int8) + 2 * hi_info.view(np.int8)]
     new = np.where(exact, np.int8(Kind.EXACT), new)
-    present = np.array(
-        [exact.any(), (lo_info & ~hi_info & ~exact).any(), (hi_info & ~lo_info & ~exact).any(),
-         (lo_info & hi_info & ~exact).any(), (~lo_info & ~hi_info & ~exact).any()]
-    )  # fmt: skip
-    if not present[: Kind.NONE].any():
+    counts = np.bincount(new, minlength=len(Kind))
+    if not counts[: Kind.NONE].any():
         raise ValueError(
             f"none of the {len(data)} censored observations says anything about {base.name}: "
             "every bound lies at or beyond the ends of its support"
         )
-    if not present[[Kind.EXACT, Kind.LEFT, Kind.INTERVAL]].any():
+    present = frozenset(int(k) for k in np.flatnonzero(counts[: Kind.NONE]))
+    _refuse_unidentified(base, data, present, new)
+    return present, _stack_rows(base, data, new, ref)
+
+
+# From this many rows the rows are stacked by a compiled program, on the
+# device, from the bounds (the engine gives data this long their own shape,
+# so the program serves the fit's length): a host stack of 10^6 rows costs
+# more than the fit's passes. Shorter rows are stacked on the host (no
+# program per length).
+_DEVICE_ROWS_FROM = 1 << 18
+
+
+def _bounds_inside(support: S.Support, data: Censored) -> bool:
+    """Whether every finite bound of ``data`` lies inside ``support`` (then no
+    bound needs recoding and no row is refused for its support)."""
+    if support is S.real_line:
+        return True
+    bounds = [data.left]  # every lower bound is finite unless the row is left-censored
+    if data._present & {Kind.LEFT, Kind.INTERVAL}:
+        bounds.append(data.right)
+    for v in bounds:
+        inside = np.asarray(support.contains(v), bool)
+        if not inside.all() and not np.all(inside | ~np.isfinite(v)):
+            return False
+    return True
+
+
+def _refuse_unidentified(
+    base: Family, data: Censored, present: frozenset[int], kind: np.ndarray | None = None
+) -> None:
+    """No MLE when the informative rows (of ``kind``, default ``data.kinds``)
+    are all right- (or all left-) censored."""
+    if not present & {Kind.EXACT, Kind.LEFT, Kind.INTERVAL}:
+        kind = data.kinds if kind is None else kind
         raise ValueError(
-            f"all informative observations ({int(np.sum(new == Kind.RIGHT))}) are "
+            f"all informative observations ({int(np.sum(kind == Kind.RIGHT))}) are "
             "right-censored: the likelihood increases without limit as the distribution "
             "moves right, so there is no MLE (at least one exact, left- or "
             "interval-censored value is needed)"
         )
-    if not present[[Kind.EXACT, Kind.RIGHT, Kind.INTERVAL]].any():
+    if not present & {Kind.EXACT, Kind.RIGHT, Kind.INTERVAL}:
+        kind = data.kinds if kind is None else kind
         raise ValueError(
-            f"all informative observations ({int(np.sum(new == Kind.LEFT))}) are "
+            f"all informative observations ({int(np.sum(kind == Kind.LEFT))}) are "
             "left-censored: the likelihood increases without limit as the distribution "
             "moves left, so there is no MLE (at least one exact, right- or "
             "interval-censored value is needed)"
         )
-    first = np.where(new == Kind.LEFT, hi, lo)
-    second = np.where(hi_info & (new != Kind.EXACT), hi, lo)
-    columns = [first, second, new.astype(np.float64)]
+
+
+def _stack_rows(base: Family, data: Censored, kind: np.ndarray, ref: float) -> Any:
+    """The rows ``[lo, hi, kind(, entry, delayed)]``: the bound a one-sided
+    row has in both of its first columns, ``ref`` for rows of no information.
+    A read-only host array, or (long data, float64) a device array."""
+    entry, delayed = None, None
     if data.entry is not None:
+        step = 1.0 if base.support.discrete else 0.0
         e = data.entry
-        delayed = np.isfinite(e) & np.asarray(contains(e - step if step else e), bool)
-        columns += [np.where(delayed, e, ref), delayed.astype(np.float64)]
-    rows = np.stack(columns, axis=1)
-    none = new == Kind.NONE
-    if none.any():
-        rows[none, :2] = ref
+        inside = np.isfinite(e) & np.asarray(base.support.contains(e - step if step else e), bool)
+        entry, delayed = np.where(inside, e, ref), inside
+    # Which columns need selecting (static: the common right-censored data
+    # stack ``lo`` twice).
+    upper = bool(np.any((kind == Kind.LEFT) | (kind == Kind.INTERVAL)))
+    none = bool(np.any(kind == Kind.NONE))
+    hi = data.right if upper else None
+    if len(data) >= _DEVICE_ROWS_FROM and jax.config.jax_enable_x64:
+        # float64 throughout (the bounds are float64): no value changes.
+        return _rows_program(data.left, hi, kind, ref, entry, delayed, upper, none)
+    rows = _rows_body(np, data.left, hi, kind, ref, entry, delayed, upper, none)
     rows.setflags(write=False)
-    kinds = frozenset(int(k) for k in np.flatnonzero(present[: Kind.NONE]))
-    return kinds, rows
+    return rows
+
+
+def _rows_body(xp, lo, hi, kind, ref, entry, delayed, upper: bool, none: bool):
+    """The rows, with ``xp`` numpy (host) or ``jax.numpy`` (traced)."""
+    first, second = lo, lo
+    if upper:
+        first = xp.where(kind == Kind.LEFT, hi, lo)
+        second = xp.where((kind == Kind.LEFT) | (kind == Kind.INTERVAL), hi, lo)
+    if none:
+        first = xp.where(kind == Kind.NONE, ref, first)
+        second = xp.where(kind == Kind.NONE, ref, second)
+    columns = [first, second, kind.astype(lo.dtype)]
+    if entry is not None:
+        columns += [entry, delayed.astype(lo.dtype)]
+    return xp.stack(columns, axis=1)
+
+
+# The survey's code: bit i < _KIND_BITS a refused row or a NaN bound
+# (_SURVEY_FLAGS), bit _KIND_BITS + k a row of kind k.
+_KIND_BITS = 8
+
+
+def _survey_body(lo, hi):
+    """``(code, rows)`` of bounds as given: ``code`` ORs, over the rows, the
+    checks of :meth:`Censored._check` (both bounds NaN, ``left = +inf``,
+    ``right = -inf``, unbounded on both sides, ``left > right``, a NaN
+    bound) and each row's kind; ``rows`` are valid only where no check bit is
+    set (no recoding needed then)."""
+    lo_nan, hi_nan = jnp.isnan(lo), jnp.isnan(hi)
+    lo_inf, hi_inf = lo_nan | (lo == -jnp.inf), hi_nan | (hi == jnp.inf)
+    kind = jnp.where(
+        lo == hi,
+        Kind.EXACT,
+        jnp.where(hi_inf, Kind.RIGHT, jnp.where(lo_inf, Kind.LEFT, Kind.INTERVAL)),
+    ).astype(jnp.int32)
+    checks = (
+        lo_nan & hi_nan, lo == jnp.inf, hi == -jnp.inf, lo_inf & hi_inf, lo > hi, lo_nan | hi_nan,
+    )  # fmt: skip
+    flags = jnp.left_shift(1, kind + _KIND_BITS)
+    for bit, check in enumerate(checks):
+        flags = flags | jnp.left_shift(check.astype(jnp.int32), bit)
+    code = jax.lax.reduce(flags, np.int32(0), jax.lax.bitwise_or, (0,))
+    upper = (kind == Kind.LEFT) | (kind == Kind.INTERVAL)
+    rows = jnp.stack(
+        [jnp.where(kind == Kind.LEFT, hi, lo), jnp.where(upper, hi, lo), kind.astype(lo.dtype)],
+        axis=1,
+    )
+    return code, rows
+
+
+_survey_program = jax.jit(_survey_body)
+_rows_program = jax.jit(partial(_rows_body, jnp), static_argnums=(6, 7))
 
 
 def _reference_point(base: Family, lo, hi) -> float:
