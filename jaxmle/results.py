@@ -37,7 +37,7 @@ from jaxmle.inference.gof import GofResult, check_family, goodness_of_fit
 from jaxmle.inference.profile import profile_conf_int
 from jaxmle.status import Status, status_message
 
-__all__ = ["FitResult", "GroupFits", "ManyFitResult"]
+__all__ = ["FitResult", "GroupFits", "ManyFitResult", "as_dataframe"]
 
 _DATA_FIELDS = (
     "params",
@@ -561,14 +561,7 @@ class ManyFitResult(FitResult):
 
     def to_dataframe(self, index: Any = None):
         """:meth:`to_table` as a ``pandas.DataFrame`` (needs pandas)."""
-        try:
-            import pandas as pd
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                "to_dataframe needs pandas (pip install 'jaxmle[pandas]'); "
-                "to_table() gives the same columns as numpy arrays"
-            ) from None
-        return pd.DataFrame(self.to_table(), index=index)
+        return as_dataframe(self.to_table(), index=index)
 
     def summary(self, level: float = 0.95) -> str:
         """A short account of the batch: counts, and the estimates' spread."""
@@ -668,3 +661,18 @@ class GroupFits(Mapping):
 def _key(label: Any) -> Any:
     """A hashable lookup key: numpy scalars as Python scalars."""
     return label.item() if isinstance(label, np.generic) else label
+
+
+def as_dataframe(table: Mapping[str, Any], *, index: Any = None, index_column: str | None = None):
+    """A ``to_table()`` dict as a ``pandas.DataFrame`` (``index``: its index;
+    ``index_column``: a column made the index); an ImportError that says how
+    to install pandas."""
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "to_dataframe needs pandas (pip install 'jaxmle[pandas]'); "
+            "to_table() gives the same columns as numpy arrays"
+        ) from None
+    df = pd.DataFrame(table, index=index)
+    return df.set_index(index_column) if index_column is not None else df

@@ -48,7 +48,7 @@ from jaxmle.families.registry import family as make_family, family_class, family
 from jaxmle.fit import fit
 from jaxmle.inference.gof import GofResult
 from jaxmle.many import fit_many
-from jaxmle.results import FitResult, ManyFitResult
+from jaxmle.results import FitResult, ManyFitResult, as_dataframe
 from jaxmle.status import Status
 
 __all__ = [
@@ -236,7 +236,7 @@ class Selection:
 
     def to_dataframe(self):
         """:meth:`to_table` as a ``pandas.DataFrame`` indexed by family (needs pandas)."""
-        return _dataframe(self.to_table(), index="family")
+        return as_dataframe(self.to_table(), index_column="family")
 
     def __str__(self) -> str:
         crit = self.criterion.upper()
@@ -383,7 +383,7 @@ class ManySelection:
 
     def to_dataframe(self):
         """:meth:`to_table` as a ``pandas.DataFrame`` (needs pandas)."""
-        return _dataframe(self.to_table())
+        return as_dataframe(self.to_table())
 
     def __str__(self) -> str:
         names, counts = np.unique(self.best[self.best != ""], return_counts=True)
@@ -781,15 +781,3 @@ def _num(v: Any, fmt: str) -> str:
 
 def _count(v: float) -> str:
     return f"{int(v):,}" if float(v).is_integer() else f"{v:,.3f}"
-
-
-def _dataframe(table: dict[str, np.ndarray], index: str | None = None):
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "to_dataframe needs pandas (pip install 'jaxmle[pandas]'); "
-            "to_table() gives the same columns as numpy arrays"
-        ) from None
-    df = pd.DataFrame(table)
-    return df.set_index(index) if index is not None else df

@@ -562,22 +562,18 @@ def _refuse_unidentified(
 ) -> None:
     """No MLE when the informative rows (of ``kind``, default ``data.kinds``)
     are all right- (or all left-) censored."""
-    if not present & {Kind.EXACT, Kind.LEFT, Kind.INTERVAL}:
-        kind = data.kinds if kind is None else kind
-        raise ValueError(
-            f"all informative observations ({int(np.sum(kind == Kind.RIGHT))}) are "
-            "right-censored: the likelihood increases without limit as the distribution "
-            "moves right, so there is no MLE (at least one exact, left- or "
-            "interval-censored value is needed)"
-        )
-    if not present & {Kind.EXACT, Kind.RIGHT, Kind.INTERVAL}:
-        kind = data.kinds if kind is None else kind
-        raise ValueError(
-            f"all informative observations ({int(np.sum(kind == Kind.LEFT))}) are "
-            "left-censored: the likelihood increases without limit as the distribution "
-            "moves left, so there is no MLE (at least one exact, right- or "
-            "interval-censored value is needed)"
-        )
+    for side, one_sided, others in (
+        ("right", Kind.RIGHT, "left- or interval-censored"),
+        ("left", Kind.LEFT, "right- or interval-censored"),
+    ):
+        if not present - {one_sided}:
+            kind = data.kinds if kind is None else kind
+            raise ValueError(
+                f"all informative observations ({int(np.sum(kind == one_sided))}) are "
+                f"{side}-censored: the likelihood increases without limit as the distribution "
+                f"moves {side}, so there is no MLE (at least one exact, {others} value is "
+                "needed)"
+            )
 
 
 def _stack_rows(base: Family, data: Censored, kind: np.ndarray, ref: float) -> Any:
