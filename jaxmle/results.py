@@ -302,6 +302,8 @@ class FitResult:
         n_boot: int | None = None,
         key: Any = 0,
         replicates_per_call: int | None = None,
+        *,
+        sorted_data: tuple[Any, Any] | None = None,
     ) -> GofResult:
         r"""Goodness of fit of the fitted distribution to the data it was fitted to.
 
@@ -329,6 +331,11 @@ class FitResult:
             key: a PRNG key or integer seed for the replicates.
             replicates_per_call: replicates per compiled call (default:
                 about ``2**24`` values at a time); results do not depend on it.
+            sorted_data: ``(x, w)``, this fit's data sorted by value and its
+                weights in the same order (``w``: ``None`` without weights),
+                where the caller has them: the statistics then skip their own
+                sort (:func:`jaxmle.select` sorts once for every candidate).
+                A single continuous fit without ``n_boot``.
 
         Returns:
             A :class:`~jaxmle.inference.gof.GofResult` (``print`` it for a
@@ -353,7 +360,7 @@ class FitResult:
         return goodness_of_fit(
             self.family, self.params, self.free_names, self.method, self.n_params, refit,
             n_boot=n_boot, key=key, replicates_per_call=replicates_per_call,
-            skip=self._not_inferable("gof"),
+            skip=self._not_inferable("gof"), sorted_data=sorted_data,
         )  # fmt: skip
 
     def _refit_data(self, what: str, needs: str = "refit the data") -> RefitData:

@@ -39,6 +39,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
+import jax.numpy as jnp
 import numpy as np
 
 from jaxmle._engine.validation import as_numeric_array, check_data_values
@@ -624,6 +625,8 @@ def select(
         _censored_reason(fam, arr) if censored else _support_reason(fam, arr, w) for fam in fams
     ]
     counts = any(_kind(f) == "discrete" and not r for f, r in zip(fams, reasons, strict=True))
+    # The data sorted once, for every candidate's EDF statistics.
+    ordered = _sorted_data(arr, w) if gof and not censored else None
     rows = []
     for fam, label, reason in zip(fams, _labels(fams), reasons, strict=True):
         if not reason and counts and _kind(fam) == "continuous":
@@ -641,7 +644,7 @@ def select(
             g = None
             if gof and bool(res.converged):
                 try:
-                    g = res.gof()
+                    g = res.gof(sorted_data=None if _kind(fam) == "discrete" else ordered)
                 except ValueError as exc:
                     warnings.warn(f"no goodness of fit: {exc}", stacklevel=1)
         note = "; ".join(filter(None, [_messages(caught), g.note if g is not None else ""]))
@@ -649,6 +652,14 @@ def select(
     rows.sort(key=_rank_key(criterion))
     n = float(np.sum(w)) if w is not None else float(len(arr))
     return Selection(tuple(rows), tuple(skipped), criterion, n)
+
+
+def _sorted_data(x: np.ndarray, w: np.ndarray | None) -> tuple[Any, Any]:
+    """``x`` sorted and its weights in the same order, on the device."""
+    if w is None:
+        return jnp.asarray(np.sort(x)), None
+    order = np.argsort(x, kind="stable")
+    return jnp.asarray(x[order]), jnp.asarray(np.asarray(w)[order])
 
 
 def _censored_reason(fam: Family, data: Censored) -> str:

@@ -14,6 +14,7 @@ import pytest
 from scipy import stats
 
 import jaxmle as jm
+from jaxmle.inference import sorted_cdf
 from jaxmle.inference.gof import MIN_EXPECTED, _replicate_refit
 
 N = 300
@@ -55,6 +56,64 @@ def test_edf_statistics_equal_scipy(name):
     assert g.cvm == pytest.approx(stats.cramervonmises(x, frozen.cdf).statistic, rel=1e-10)
     assert not g.discrete and g.chi2 is None and g.ks_pvalue is None and g.n == N
     assert g.n_params == 2 and g.n_boot == 0 and g.note == ""
+
+
+# Families whose cdf is an incomplete gamma or beta integral or Owen's T (one
+# of each kind; chi2 and nakagami share the gamma's): on
+# long data their cdf comes from the density integrated between the sorted
+# observations (jaxmle.inference.sorted_cdf), checked against exact anchors.
+_COSTLY = {
+    "gamma": lambda rng, n: rng.gamma(0.7, 1.5, n),  # a density infinite at 0
+    "inverse_gamma": lambda rng, n: 1.0 / rng.gamma(3.0, 1.0, n),
+    "student_t": lambda rng, n: rng.standard_t(3.0, n),
+    "skew_normal": lambda rng, n: stats.skewnorm.rvs(4.0, size=n, random_state=rng),
+    "beta": lambda rng, n: rng.beta(0.8, 3.0, n),
+}
+
+
+@pytest.mark.parametrize("name", list(_COSTLY))
+def test_long_data_statistics_by_quadrature_equal_scipy(name):
+    n = sorted_cdf.MIN_ROWS + 4321
+    x = _COSTLY[name](np.random.default_rng(12), n)
+    res = jm.fit(name, x)
+    fam = res.family
+    assert fam.costly_cdf and sorted_cdf.uses_quadrature(fam, n)
+    params = {k: jnp.asarray(v) for k, v in res.params.items()}
+    xs = jnp.sort(jnp.asarray(x))
+    # The quadrature passed its checks (no fallback) and equals the exact cdf.
+    log_f, log_s, ok = sorted_cdf._quadrature(fam, params, xs)
+    assert bool(ok)
+    exact_f, exact_s = fam.log_cdf_sf(params, xs)
+    np.testing.assert_allclose(log_f, exact_f, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(log_s, exact_s, rtol=1e-12, atol=1e-14)
+    g = res.gof()
+    frozen = res.to_scipy()
+    want_ad = -n - np.mean(
+        np.arange(1, 2 * n, 2) * (frozen.logcdf(np.sort(x)) + frozen.logsf(np.sort(x))[::-1])
+    )
+    assert g.ad == pytest.approx(want_ad, rel=1e-9)
+    assert g.ks == pytest.approx(stats.kstest(x, frozen.cdf).statistic, rel=1e-10)
+    assert g.cvm == pytest.approx(stats.cramervonmises(x, frozen.cdf).statistic, rel=1e-9)
+
+
+def test_quadrature_that_fails_its_check_gives_the_exact_cdf():
+    # Two clusters far apart: the density across the gap between them (x e^-x
+    # from 2 to 1000) is beyond a three-point rule, so a block's check fails
+    # and every point is evaluated exactly.
+    rng = np.random.default_rng(13)
+    half = sorted_cdf.MIN_ROWS // 2 + 100
+    x = np.sort(np.concatenate([rng.uniform(1.0, 2.0, half), rng.uniform(1000.0, 1001.0, half)]))
+    fam = jm.family("gamma")
+    params = {"shape": jnp.asarray(2.0), "rate": jnp.asarray(1.0)}
+    xs = jnp.asarray(x)
+    assert not bool(sorted_cdf._quadrature(fam, params, xs)[2])
+    batch = {k: v[None] for k, v in params.items()}
+    got_f, got_s = jax.jit(lambda p, v: sorted_cdf.batch_log_cdf_sf(fam, p, v))(batch, xs[None])
+    exact_f, exact_s = fam.log_cdf_sf(params, xs)
+    np.testing.assert_allclose(got_f[0], exact_f, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(got_s[0], exact_s, rtol=1e-15, atol=0)
+    # (scipy's logsf underflows to -inf there; the gamma(2) tail is (1 + x) e^-x.)
+    assert float(got_s[0, -1]) == pytest.approx(np.log1p(x[-1]) - x[-1], rel=1e-13)
 
 
 def test_integer_weights_give_the_statistics_of_the_repeated_rows():

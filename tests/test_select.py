@@ -63,6 +63,10 @@ def test_criteria_equal_the_individual_fits():
         assert row.bic == pytest.approx(k * np.log(n) - 2 * ll, rel=1e-12)
         assert row.aicc == pytest.approx(float(res.aicc), rel=1e-12)
         assert row.params.keys() == res.params.keys()
+        # select sorts the data (and weights) once for every candidate's gof.
+        g = res.gof()
+        for stat in ("ks", "cvm", "ad"):
+            assert getattr(row, stat) == pytest.approx(getattr(g, stat), rel=1e-12), stat
     table = sel.to_table()
     assert list(table["family"]) == list(sel.names)
     assert table["aic"][0] == sel[0].aic and table["delta"][0] == 0

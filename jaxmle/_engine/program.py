@@ -260,7 +260,7 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None,
         # The passes read the data as given and standardize each chunk (no
         # standardized copy of the data), or the features made once.
         data = family.features(x) if plan.precompute else x_data
-        # Long data of a family with a poor start: start on a subsample.
+        # Long data: Newton starts from a subsample's MLE.
         rows = _subsample_rows(family, x_data) if reduce is None else None
         part = (lambda t: t) if rows is None else partial(jax.tree.map, lambda a: a[rows])
         start_w = None if w is None else part(w)
@@ -313,11 +313,11 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None,
     return out, n_invalid
 
 
-# Newton on long data of a family whose start is poor
-# (``Family.start_from_subsample``) starts from the MLE of an evenly spaced
-# subsample of about this many rows: its iterations cost a few percent of a
-# pass each, and it lands within the sampling error (~1/sqrt(rows)) of the
-# full-data MLE, from where Newton needs a pass or two fewer.
+# Newton on long data (``Family.start_from_subsample``) starts from the MLE of
+# an evenly spaced subsample of about this many rows: its iterations cost a few
+# percent of a pass each, and it lands within the sampling error
+# (~1/sqrt(rows)) of the full-data MLE, from where Newton needs two or three
+# passes (from a moment start on data of another family, up to twice as many).
 SUBSAMPLE_ROWS = 1 << 16
 SUBSAMPLE_FROM = 1 << 18
 

@@ -30,6 +30,8 @@ class Beta(Family):
     ``beta = (1 - m) c`` (:math:`c` kept positive).
     """
 
+    costly_cdf = True
+
     name = "beta"
     param_names = ("alpha", "beta")
     constraints = {"alpha": C.positive, "beta": C.positive}
@@ -45,16 +47,16 @@ class Beta(Family):
     def cdf(self, params, x):
         return betainc(params["alpha"], params["beta"], jnp.clip(x, 0.0, 1.0))
 
-    def _log_cdf_sf(self, params, x):
+    def log_cdf_sf(self, params, x):
         # From logit(x) = log x - log(1 - x): -inf at or below 0, +inf at or above 1.
         logit = log_positive(x) - log_positive(1.0 - x)
         return log_tails(*log_betainc_pair(params["alpha"], params["beta"], logit))
 
     def logcdf(self, params, x):
-        return self._log_cdf_sf(params, x)[0]
+        return self.log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        return self._log_cdf_sf(params, x)[1]
+        return self.log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         return jax.random.beta(key, params["alpha"], params["beta"], shape)
@@ -132,7 +134,7 @@ class Uniform(Family):
         valid, width = self._width(params)
         return jnp.where(valid, jnp.clip((x - params["low"]) / width, 0.0, 1.0), jnp.nan)
 
-    def _log_cdf_sf(self, params, x):
+    def log_cdf_sf(self, params, x):
         # Each tail from its own end ((high - x) is exact near high).
         valid, width = self._width(params)
         lower = log_positive(jnp.minimum((x - params["low"]) / width, 1.0))
@@ -141,10 +143,10 @@ class Uniform(Family):
         return jnp.where(valid, log_cdf, jnp.nan), jnp.where(valid, log_sf, jnp.nan)
 
     def logcdf(self, params, x):
-        return self._log_cdf_sf(params, x)[0]
+        return self.log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        return self._log_cdf_sf(params, x)[1]
+        return self.log_cdf_sf(params, x)[1]
 
     def log_interval_probability(self, params, lo, hi):
         r""":math:`\log\frac{\min(hi, b) - \max(lo, a)}{b - a}` (``-inf`` for an

@@ -292,7 +292,6 @@ class CensoredFamily(Family):
     carry entry times."""
 
     event_ndim = 1
-    start_from_subsample = True  # the starts ignore the censoring
     rows_checked = True  # censored_rows makes them
 
     def __init__(self, base: Family | str, kinds: frozenset[int], entry: bool = False):

@@ -125,7 +125,7 @@ class VonMises(Family):
         tail = jnp.exp(log_tail)
         return jnp.where(y <= 0, tail, 1.0 - tail) + turns
 
-    def _log_cdf_sf(self, params, x):
+    def log_cdf_sf(self, params, x):
         # The tail below 1/2 and log1p(-tail) for the other side; outside
         # [loc - pi, loc + pi] the lifted cdf (NaN logs, as in scipy).
         y, turns, log_tail = self._log_tails(params, x)
@@ -137,10 +137,10 @@ class VonMises(Family):
         return log_cdf, log_sf
 
     def logcdf(self, params, x):
-        return self._log_cdf_sf(params, x)[0]
+        return self.log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        return self._log_cdf_sf(params, x)[1]
+        return self.log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         # Best and Fisher's (1979) rejection sampler, all draws in parallel.

@@ -236,6 +236,7 @@ class Shifted(Family):
         # a loc (the lognormal's loc is the mean of log x).
         self.loc_name = "shift" if "loc" in base.param_names else "loc"
         self.base = base
+        self.costly_cdf = base.costly_cdf
         self.name = f"shifted_{base.name}"
         self.param_names = (*base.param_names, self.loc_name)
         self.constraints = {**base.constraints, self.loc_name: C.real}
@@ -283,15 +284,15 @@ class Shifted(Family):
         z = jnp.maximum(x - params[self.loc_name], 0.0)
         return self.base.cdf(self._base_params(params), z)
 
-    def _log_cdf_sf(self, params, x):
+    def log_cdf_sf(self, params, x):
         z = jnp.maximum(x - params[self.loc_name], 0.0)
-        return self.base._log_cdf_sf(self._base_params(params), z)
+        return self.base.log_cdf_sf(self._base_params(params), z)
 
     def logcdf(self, params, x):
-        return self._log_cdf_sf(params, x)[0]
+        return self.log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        return self._log_cdf_sf(params, x)[1]
+        return self.log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         return params[self.loc_name] + self.base.sample(self._base_params(params), key, shape)

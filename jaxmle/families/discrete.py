@@ -146,17 +146,17 @@ class Poisson(Family):
         k = jnp.floor(x)
         return jnp.where(k < 0, 0.0, gammaincc(jnp.maximum(k, 0.0) + 1.0, params["rate"]))
 
-    def _log_cdf_sf(self, params, x):
+    def log_cdf_sf(self, params, x):
         # P(X <= k) = Q(k + 1, rate) and P(X > k) = P(k + 1, rate).
         k = jnp.floor(x)
         log_p, log_q = log_gammainc_pair(jnp.maximum(k, 0.0) + 1.0, jnp.log(params["rate"]))
         return _count_tails(k, k >= 0, log_q, log_p)
 
     def logcdf(self, params, x):
-        return self._log_cdf_sf(params, x)[0]
+        return self.log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        return self._log_cdf_sf(params, x)[1]
+        return self.log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         return jax.random.poisson(key, params["rate"], shape).astype(jnp.result_type(float))
@@ -205,16 +205,16 @@ class Bernoulli(Family):
     def cdf(self, params, x):
         return jnp.where(x < 0, 0.0, jnp.where(x < 1, 1.0 - params["p"], 1.0))
 
-    def _log_cdf_sf(self, params, x):
+    def log_cdf_sf(self, params, x):
         p = params["p"]
         k = jnp.floor(x)
         return _count_tails(k, k == 0, jnp.log1p(-p), jnp.log(p))
 
     def logcdf(self, params, x):
-        return self._log_cdf_sf(params, x)[0]
+        return self.log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        return self._log_cdf_sf(params, x)[1]
+        return self.log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         return jax.random.bernoulli(key, params["p"], shape).astype(jnp.result_type(float))
@@ -275,7 +275,7 @@ class Binomial(Family):
         lp = _log_choose(n, k) + xlogy(k, p) + xlog1py(n - k, -p)
         return jnp.where((x >= 0) & (x <= n), lp, -jnp.inf)
 
-    def _log_cdf_sf(self, params, x):
+    def log_cdf_sf(self, params, x):
         # P(X <= k) = I_{1-p}(n-k, k+1) for 0 <= k < n, with logit(1-p) = log(1-p) - log p.
         p, n = params["p"], float(self.n)
         k = jnp.floor(x)
@@ -287,10 +287,10 @@ class Binomial(Family):
         return jnp.exp(self.logcdf(params, x))
 
     def logcdf(self, params, x):
-        return self._log_cdf_sf(params, x)[0]
+        return self.log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        return self._log_cdf_sf(params, x)[1]
+        return self.log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         draws = jax.random.binomial(key, float(self.n), params["p"], shape)
@@ -409,7 +409,7 @@ class NegativeBinomial(Family):
         lp = log_coef + r * jnp.log(p) + xlog1py(k, -p)
         return jnp.where(x >= 0, lp, -jnp.inf)
 
-    def _log_cdf_sf(self, params, x):
+    def log_cdf_sf(self, params, x):
         # P(X <= k) = I_p(r, k+1) for k >= 0, with logit(p) = log p - log(1-p).
         r, p = params["r"], params["p"]
         k = jnp.floor(x)
@@ -421,10 +421,10 @@ class NegativeBinomial(Family):
         return jnp.exp(self.logcdf(params, x))
 
     def logcdf(self, params, x):
-        return self._log_cdf_sf(params, x)[0]
+        return self.log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        return self._log_cdf_sf(params, x)[1]
+        return self.log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         # Gamma-Poisson mixture: rate ~ Gamma(r, scale=(1-p)/p).
@@ -477,7 +477,7 @@ class ZeroInflatedPoisson(Family):
         zero = jnp.logaddexp(jnp.log(pi), log_keep - rate)
         return jnp.where(x == 0, zero, jnp.where(x > 0, log_keep + poisson, -jnp.inf))
 
-    def _log_cdf_sf(self, params, x):
+    def log_cdf_sf(self, params, x):
         # F(k) = pi + (1 - pi) Q(k + 1, rate) and S(k) = (1 - pi) P(k + 1, rate).
         rate, pi = params["rate"], params["pi"]
         k = jnp.floor(x)
@@ -490,10 +490,10 @@ class ZeroInflatedPoisson(Family):
         return jnp.exp(self.logcdf(params, x))
 
     def logcdf(self, params, x):
-        return self._log_cdf_sf(params, x)[0]
+        return self.log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        return self._log_cdf_sf(params, x)[1]
+        return self.log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         k1, k2 = jax.random.split(key)
@@ -610,16 +610,16 @@ class Categorical(Family):
         k, lower, _ = self._tails(params, x)
         return jnp.where(k < 0, 0.0, jnp.where(k >= self.k - 1, 1.0, lower))
 
-    def _log_cdf_sf(self, params, x):
+    def log_cdf_sf(self, params, x):
         k, lower, upper = self._tails(params, x)
         inner = (k >= 0) & (k < self.k - 1)
         return _count_tails(k, inner, log_positive(lower), log_positive(upper))
 
     def logcdf(self, params, x):
-        return self._log_cdf_sf(params, x)[0]
+        return self.log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        return self._log_cdf_sf(params, x)[1]
+        return self.log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         draws = jax.random.categorical(key, jnp.log(params["probs"]), shape=shape)

@@ -213,6 +213,8 @@ class Gamma(Family):
     :math:`s = \log\bar x - \overline{\log x}`, and ``rate = shape / mean(x)``.
     """
 
+    costly_cdf = True
+
     name = "gamma"
     param_names = ("shape", "rate")
     equivariance = Equivariance(scale={"rate": -1})
@@ -229,15 +231,15 @@ class Gamma(Family):
     def cdf(self, params, x):
         return gammainc(params["shape"], params["rate"] * jnp.maximum(x, 0.0))
 
-    def _log_cdf_sf(self, params, x):
+    def log_cdf_sf(self, params, x):
         log_rx = jnp.log(params["rate"]) + log_positive(x)
         return log_tails(*log_gammainc_pair(params["shape"], log_rx))
 
     def logcdf(self, params, x):
-        return self._log_cdf_sf(params, x)[0]
+        return self.log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        return self._log_cdf_sf(params, x)[1]
+        return self.log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         return jax.random.gamma(key, params["shape"], shape) / params["rate"]
@@ -444,6 +446,8 @@ class InverseGaussian(Family):
     iterative solvers have work to do.
     """
 
+    costly_cdf = True
+
     name = "inverse_gaussian"
     exponential_family = True
     param_names = ("mean", "shape")
@@ -471,7 +475,7 @@ class InverseGaussian(Family):
     def cdf(self, params, x):
         return jnp.exp(self.logcdf(params, x))
 
-    def _log_cdf_sf(self, params, x):
+    def log_cdf_sf(self, params, x):
         # F = Phi(a) + exp(c) Phi(-b), and 1 - F = Phi(-a) - exp(c) Phi(-b)
         # = Phi(-a) (1 - exp(-t)), t > 0; each used in its own tail.
         # t = log Phi(-a) - c - log Phi(-b), where c = (b^2 - a^2)/2 cancels
@@ -484,10 +488,10 @@ class InverseGaussian(Family):
         return log_tails(lower, jnp.where(ok, upper, -jnp.inf))
 
     def logcdf(self, params, x):
-        return self._log_cdf_sf(params, x)[0]
+        return self.log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        return self._log_cdf_sf(params, x)[1]
+        return self.log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         # Michael, Schucany & Haas (1976), with the root written without
@@ -569,7 +573,7 @@ class HalfNormal(Family):
     def cdf(self, params, x):
         return erf(jnp.maximum(x, 0.0) / (params["scale"] * jnp.sqrt(2.0)))
 
-    def _log_cdf_sf(self, params, x):
+    def log_cdf_sf(self, params, x):
         # log erf(z) near 0 (log1p(-erfc(z)) above, double where: both finite),
         # and log(2 Phi(-x/scale)) for the upper tail.
         z = jnp.maximum(x, 0.0) / (params["scale"] * jnp.sqrt(2.0))
@@ -582,10 +586,10 @@ class HalfNormal(Family):
         return log_tails(lower, LOG_2 + log_ndtr_accurate(-jnp.maximum(x, 0.0) / params["scale"]))
 
     def logcdf(self, params, x):
-        return self._log_cdf_sf(params, x)[0]
+        return self.log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        return self._log_cdf_sf(params, x)[1]
+        return self.log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         return params["scale"] * jnp.abs(jax.random.normal(key, shape))
@@ -715,6 +719,8 @@ class InverseGamma(Family):
     :class:`Gamma`).
     """
 
+    costly_cdf = True
+
     name = "inverse_gamma"
     param_names = ("shape", "scale")
     equivariance = Equivariance(scale={"scale": 1})
@@ -731,17 +737,17 @@ class InverseGamma(Family):
     def cdf(self, params, x):
         return jnp.exp(self.logcdf(params, x))
 
-    def _log_cdf_sf(self, params, x):
+    def log_cdf_sf(self, params, x):
         # F(x) = Q(shape, scale / x) and S(x) = P(shape, scale / x).
         log_arg = jnp.log(params["scale"]) - log_positive(x)
         log_p, log_q = log_gammainc_pair(params["shape"], log_arg)
         return log_tails(log_q, log_p)
 
     def logcdf(self, params, x):
-        return self._log_cdf_sf(params, x)[0]
+        return self.log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        return self._log_cdf_sf(params, x)[1]
+        return self.log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         return params["scale"] / jax.random.gamma(key, params["shape"], shape)
@@ -787,6 +793,8 @@ class Nakagami(Family):
     on ``x**2``.
     """
 
+    costly_cdf = True
+
     name = "nakagami"
     param_names = ("shape", "scale")
     equivariance = Equivariance(scale={"scale": 1})
@@ -812,17 +820,17 @@ class Nakagami(Family):
         m = params["shape"]
         return gammainc(m, m * jnp.square(jnp.maximum(x, 0.0) / params["scale"]))
 
-    def _log_cdf_sf(self, params, x):
+    def log_cdf_sf(self, params, x):
         # F(x) = P(m, m (x / scale)^2), from log(m) + 2 log(x / scale).
         m = params["shape"]
         log_arg = jnp.log(m) + 2.0 * (log_positive(x) - jnp.log(params["scale"]))
         return log_tails(*log_gammainc_pair(m, log_arg))
 
     def logcdf(self, params, x):
-        return self._log_cdf_sf(params, x)[0]
+        return self.log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        return self._log_cdf_sf(params, x)[1]
+        return self.log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         m = params["shape"]
@@ -867,6 +875,8 @@ class ChiSquared(Family):
     mean of a chi-squared is its degrees of freedom).
     """
 
+    costly_cdf = True
+
     name = "chi2"
     param_names = ("df",)
     constraints = {"df": C.positive}
@@ -882,14 +892,14 @@ class ChiSquared(Family):
     def cdf(self, params, x):
         return gammainc(0.5 * params["df"], 0.5 * jnp.maximum(x, 0.0))
 
-    def _log_cdf_sf(self, params, x):
+    def log_cdf_sf(self, params, x):
         return log_tails(*log_gammainc_pair(0.5 * params["df"], log_positive(x) - LOG_2))
 
     def logcdf(self, params, x):
-        return self._log_cdf_sf(params, x)[0]
+        return self.log_cdf_sf(params, x)[0]
 
     def logsf(self, params, x):
-        return self._log_cdf_sf(params, x)[1]
+        return self.log_cdf_sf(params, x)[1]
 
     def sample(self, params, key, shape=()):
         return 2.0 * jax.random.gamma(key, 0.5 * params["df"], shape)

@@ -56,6 +56,7 @@ class Truncated(Family):
         if not low < high:
             raise ValueError(f"Truncated needs low < high, got low={low}, high={high}")
         self.base = base
+        self.costly_cdf = base.costly_cdf
         self.low, self.high = low, high
         step = 1.0 if base.support.discrete else 0.0
         # A bound truncates only where the base family has mass beyond it.

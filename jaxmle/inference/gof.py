@@ -82,6 +82,7 @@ from jaxmle._engine.refit import RefitData
 from jaxmle.families.base import Family
 from jaxmle.families.censored import CensoredFamily
 from jaxmle.inference.bootstrap import not_refitted, refit_replicates, replicate_data
+from jaxmle.inference.sorted_cdf import batch_log_cdf_sf
 
 __all__ = [
     "MIN_EXPECTED",
@@ -90,6 +91,7 @@ __all__ = [
     "GofResult",
     "Pearson",
     "check_family",
+    "edf_of_sorted",
     "edf_statistics",
     "goodness_of_fit",
     "pearson_statistic",
@@ -129,12 +131,17 @@ def edf_statistics(family: Family, params: Mapping[str, Any], x: jax.Array, w) -
     ``x`` (weights ``w``, ``None``: all 1; weight-0 rows are not data) against
     ``family``'s cdf at ``params``; the formulas of the module docstring."""
     xs, ws = _sorted(x, w)
+    log_f, log_s = family.log_cdf_sf(params, xs)
+    return edf_of_sorted(log_f, log_s, ws)
+
+
+def edf_of_sorted(log_f: jax.Array, log_s: jax.Array, ws: jax.Array) -> EdfStatistics:
+    """The statistics of sorted data from the fitted ``log F`` and ``log S`` at
+    each row and the rows' weights ``ws`` (the same order)."""
     n = jnp.sum(ws)
     cum = jnp.cumsum(ws)
     before = cum - ws  # exact for integer weights: (i - 1)
     seen = ws > 0
-    # Two evaluations of the distribution, not three: F = exp(log F).
-    log_f, log_s = family.logcdf(params, xs), family.logsf(params, xs)
     f = jnp.exp(log_f)
     d_plus = jnp.max(jnp.where(seen, cum / n - f, -jnp.inf))
     d_minus = jnp.max(jnp.where(seen, f - before / n, -jnp.inf))
@@ -214,10 +221,18 @@ def pearson_statistic(
     return Pearson(chi2, bins, p, xs, ends, obs, exp, tail_o, tail_e)
 
 
-def _edf_body(family, params, x, w):
-    if w is None:
-        return jax.vmap(lambda p, xb: edf_statistics(family, p, xb, None))(params, x)
-    return jax.vmap(lambda p, xb, wb: edf_statistics(family, p, xb, wb))(params, x, w)
+def _edf_body(family, params, x, w, presorted):
+    """The EDF statistics of a batch: each dataset sorted (unless
+    ``presorted``), the fitted cdf at its rows (:func:`batch_log_cdf_sf`: by a
+    checked quadrature on long data where the cdf is costly)."""
+    if presorted:
+        xs, ws = x, jnp.ones(x.shape, x.dtype) if w is None else w
+    elif w is None:
+        xs, ws = jax.vmap(lambda xb: _sorted(xb, None))(x)
+    else:
+        xs, ws = jax.vmap(_sorted)(x, w)
+    log_f, log_s = batch_log_cdf_sf(family, params, xs)
+    return jax.vmap(edf_of_sorted)(log_f, log_s, ws)
 
 
 def _pearson_body(family, params, x, w, n_params, details):
@@ -231,7 +246,7 @@ def _pearson_body(family, params, x, w, n_params, details):
 
 
 # One program per family and shape (the data's; the replicates'), in the program store.
-_edf_program = jit_fit(_edf_body, size_arg=2, static_argnums=0, to_host=True)
+_edf_program = jit_fit(_edf_body, size_arg=2, static_argnums=(0, 4), to_host=True)
 _pearson_program = jit_fit(_pearson_body, size_arg=2, static_argnums=(0, 5), to_host=True)
 
 
@@ -426,14 +441,17 @@ def check_family(family: Family) -> None:
         raise ValueError(f"goodness of fit needs the fitted cdf, and {family.name} has none")
 
 
-def _statistics(family: Family, params, x, w, n_params: int, details: bool = False):
+def _statistics(
+    family: Family, params, x, w, n_params: int, details: bool = False, presorted: bool = False
+):
     """The statistics of a batch ``x`` ``(B, rows)`` at ``params`` (leading
-    axis ``B``): :class:`EdfStatistics` or :class:`Pearson`, numpy."""
+    axis ``B``; ``presorted``: each row of ``x`` is sorted, continuous
+    families): :class:`EdfStatistics` or :class:`Pearson`, numpy."""
     try:
         if family.support.discrete:
             k = np.asarray(n_params, np.int32)
             return _pearson_program(family, params, x, w, k, details)
-        return _edf_program(family, params, x, w)
+        return _edf_program(family, params, x, w, presorted)
     except NotImplementedError as exc:
         raise ValueError(f"goodness of fit needs the fitted cdf: {exc}") from None
 
@@ -494,6 +512,7 @@ def goodness_of_fit(
     key: Any = 0,
     replicates_per_call: int | None = None,
     skip: Sequence[str] = (),
+    sorted_data: tuple[Any, Any] | None = None,
 ) -> GofResult:
     """The goodness of fit of the fit at ``params`` (made by ``method``, with
     ``n_params`` free parameters) of ``refit``'s data. Called by
@@ -507,6 +526,9 @@ def goodness_of_fit(
         replicates_per_call: replicates per compiled call (default: about
             ``2**24`` values at a time); results do not depend on it.
         skip: per dataset, why its fit is not to be tested (``""``: it is).
+        sorted_data: ``(x, w)``, the data sorted by value with their weights
+            (``None``: unweighted), for a single continuous fit without
+            ``n_boot``: the statistics skip their sort.
 
     Raises:
         ValueError: a multivariate family, a family without a cdf (or, with
@@ -524,7 +546,14 @@ def goodness_of_fit(
         raise ValueError(
             f"goodness of fit of a {family.name} fit that is not a regular MLE: {reasons[0]}"
         )
-    x, w = replicate_data(refit)
+    if sorted_data is not None:
+        if batched or n_boot is not None or family.support.discrete:
+            raise ValueError(
+                "sorted_data is for a single continuous fit's statistics without n_boot"
+            )
+        x, w = (None if v is None else jnp.asarray(v) for v in sorted_data)
+    else:
+        x, w = replicate_data(refit)
     xs = x if batched else x[None]
     ws = None if w is None else (w if batched else w[None])
     bad = np.array([bool(r) for r in reasons])
@@ -532,7 +561,10 @@ def goodness_of_fit(
     first = int(np.argmin(bad))  # a dataset to test (if any) stands in for the others
     pb = {k: _stand_in(v, bad, v[first]) for k, v in batch.items()}
     discrete = bool(family.support.discrete)
-    stats = _statistics(family, pb, xs, ws, n_params, details=discrete and not batched)
+    stats = _statistics(
+        family, pb, xs, ws, n_params, details=discrete and not batched,
+        presorted=sorted_data is not None,
+    )  # fmt: skip
     names = ("chi2",) if discrete else ("ks", "cvm", "ad")
     values = {k: np.where(bad, np.nan, np.asarray(getattr(stats, k), float)) for k in names}
     notes = [f"not tested: {r}" if r else "" for r in reasons]
