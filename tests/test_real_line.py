@@ -119,9 +119,11 @@ def test_laplace_median_by_bisection_equals_numpy_on_ties_weights_and_any_magnit
     # The exact median is found by bisection over the values' bits, not a
     # sort: every order of magnitude, negative values, ties, zero weights.
     fam = jm.family("laplace")
+    median = jax.jit(lambda x, w: fam.closed_form(x, w)["loc"])
     rng = np.random.default_rng(21)
     big = 1e300 if dtype == np.float64 else 1e30
-    for n in (1, 2, 3, 4, 7, 10, 1000, 1001):
+    eps = 4 * float(np.finfo(dtype).eps)
+    for n in (1, 2, 3, 4, 7, 1001):
         for scale in (1.0 / big, 1.0, big):
             x = (rng.normal(size=n) * scale).astype(dtype)
             x[: n // 3] = x[0]  # ties
@@ -130,13 +132,11 @@ def test_laplace_median_by_bisection_equals_numpy_on_ties_weights_and_any_magnit
             rows = np.sort(np.repeat(x, w.astype(int)))
             k = rows.shape[0]
             want = 0.5 * (rows[(k - 1) // 2].astype(float) + rows[k // 2].astype(float))
-            loc = fam.closed_form(jnp.asarray(x), jnp.asarray(w))["loc"]
+            loc = median(jnp.asarray(x), jnp.asarray(w))
             assert loc.dtype == dtype
-            assert float(loc) == pytest.approx(want, rel=4 * float(np.finfo(dtype).eps), abs=0.0)
-            plain = float(fam.closed_form(jnp.asarray(x), None)["loc"])
-            assert plain == pytest.approx(
-                float(np.median(x.astype(float))), rel=4 * float(np.finfo(dtype).eps)
-            )
+            assert float(loc) == pytest.approx(want, rel=eps, abs=0.0)
+            unweighted = float(median(jnp.asarray(x), jnp.ones(n, dtype)))
+            assert unweighted == pytest.approx(float(np.median(x.astype(float))), rel=eps)
 
 
 def test_laplace_closed_form_maximizes_the_likelihood():

@@ -467,3 +467,20 @@ def test_float32_is_finite_where_it_can_represent_the_answer(case):
         np.testing.assert_allclose(ours[keep], ref[keep], rtol=2e-3)
         checked += int(np.sum(keep))
     assert checked >= 4, "float32 is checked at a few points in each tail"
+
+
+def test_log_ndtr_pair_is_both_tails_of_one_evaluation():
+    # (log Phi(z), log Phi(-z)) from the smaller tail: scipy's log_ndtr at
+    # every z (its own evaluation is accurate there), and the derivative at
+    # z = 0 from where the sign is chosen (abs would give 0 there).
+    from jaxmle.families._special import log_ndtr_pair
+
+    z = np.concatenate([-np.logspace(-8, 1.6, 40), [0.0], np.logspace(-8, 1.6, 40)])
+    lower, upper = jax.jit(log_ndtr_pair)(jnp.asarray(z))
+    np.testing.assert_allclose(lower, special.log_ndtr(z), rtol=4e-14)
+    np.testing.assert_allclose(upper, special.log_ndtr(-z), rtol=4e-14)
+    d_lower = jax.grad(lambda v: log_ndtr_pair(v)[0])(0.0)
+    d_upper = jax.grad(lambda v: log_ndtr_pair(v)[1])(0.0)
+    mills = np.sqrt(2.0 / np.pi)  # phi(0) / Phi(0)
+    assert float(d_lower) == pytest.approx(mills, rel=1e-14)
+    assert float(d_upper) == pytest.approx(-mills, rel=1e-14)

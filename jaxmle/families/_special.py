@@ -232,6 +232,18 @@ def _log_ndtr_accurate_jvp(primals, tangents):
     return value, mills * dz
 
 
+def log_ndtr_pair(z: jax.Array) -> tuple[jax.Array, jax.Array]:
+    r""":math:`(\log\Phi(z), \log\Phi(-z))` from one evaluation: the smaller tail
+    :math:`\log\Phi(-|z|)` by :func:`log_ndtr_accurate`, the other as
+    :math:`\log(1 - \Phi(-|z|))` (``log1p``; accurate, the small tail being at
+    most :math:`\tfrac12`). Half the work of two calls; the sign is chosen by
+    ``where`` (not ``abs``), so the derivative at :math:`z = 0` is right."""
+    negative = z < 0
+    small = log_ndtr_accurate(jnp.where(negative, z, -z))
+    large = jnp.log1p(-jnp.exp(small))
+    return jnp.where(negative, small, large), jnp.where(negative, large, small)
+
+
 _EXPM1MX_SERIES = 0.05
 
 

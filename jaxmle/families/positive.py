@@ -398,6 +398,9 @@ class LogNormal(Family):
     def cdf(self, params, x):
         return Normal().cdf(params, jnp.log(x))
 
+    def log_cdf_sf(self, params, x):
+        return Normal().log_cdf_sf(params, jnp.log(x))
+
     def logcdf(self, params, x):
         return Normal().logcdf(params, jnp.log(x))
 

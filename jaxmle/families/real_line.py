@@ -27,6 +27,7 @@ from jaxmle.families._special import (
     log1mexp_exp,
     log_betainc_pair,
     log_ndtr_accurate,
+    log_ndtr_pair,
     log_positive,
     log_tails,
     matrix,
@@ -123,6 +124,9 @@ class Normal(Family):
 
     def cdf(self, params, x):
         return ndtr((x - params["loc"]) / params["scale"])
+
+    def log_cdf_sf(self, params, x):
+        return log_ndtr_pair((x - params["loc"]) / params["scale"])
 
     def logcdf(self, params, x):
         return log_ndtr_accurate((x - params["loc"]) / params["scale"])
