@@ -9,6 +9,7 @@ import pytest
 
 import jaxmle as jm
 from jaxmle._engine.program import (
+    SUBSAMPLE_FROM,
     fit_finished_program,
     solve_finished_program,
     statistics_pass_program,
@@ -241,3 +242,37 @@ def test_an_invalid_value_in_a_weight_0_row_is_an_error(name, bad):
     x[3], w[3] = bad, 0.0
     with pytest.raises(ValueError, match=r"x\[3\]"):
         jm.fit(name, x, weights=w)
+
+
+def test_long_data_start_from_a_subsample_unless_the_caller_gives_the_start():
+    # From 2**18 rows on, Newton starts from the MLE of a 2**16-row subsample
+    # (the moment start is poor for data of another family); a start the
+    # caller gives for every free parameter is used as it is.
+    assert SUBSAMPLE_FROM == 1 << 18
+    x = np.random.default_rng(8).gamma(3.0, 2.0, SUBSAMPLE_FROM)
+    res = jm.fit("logistic", x)
+    assert res.converged
+    at_mle = jm.fit("logistic", x, init={k: float(v) for k, v in res.params.items()})
+    assert at_mle.converged and at_mle.n_iter == 0
+    for k, v in res.params.items():
+        assert float(at_mle.params[k]) == pytest.approx(float(v), rel=1e-10)
+    # The subsample's MLE is within its sampling error of the full one:
+    # Newton needs a few passes from it.
+    assert res.n_passes <= 5
+
+
+def test_long_data_subsample_start_outside_the_support_falls_back_to_the_family_start():
+    # A generalized Pareto fitted to gamma data ends its support (-scale/shape,
+    # shape < 0) just above the largest value. The subsample's MLE ends below
+    # the full data's maximum (the subsample does not hold it): Newton then
+    # starts from the family's start on all the values, which holds every one.
+    from scipy import stats
+
+    x = np.random.default_rng(8).gamma(3.0, 2.0, SUBSAMPLE_FROM)
+    res = jm.fit("generalized_pareto", x)
+    assert res.converged
+    shape, scale = float(res.params["shape"]), float(res.params["scale"])
+    assert shape < 0 and -scale / shape > x.max()
+    c, _, s = stats.genpareto.fit(x, floc=0.0)
+    peer = stats.genpareto(c, 0.0, s).logpdf(x).sum()
+    assert float(res.loglik) >= peer - 1e-8 * abs(peer)

@@ -15,7 +15,7 @@ from scipy import stats
 
 import jaxmle as jm
 from jaxmle.inference import sorted_cdf
-from jaxmle.inference.gof import MIN_EXPECTED, _replicate_refit
+from jaxmle.inference.gof import MIN_EXPECTED, _replicate_refit, _statistics
 
 N = 300
 
@@ -95,24 +95,31 @@ def test_long_data_statistics_by_quadrature_equal_scipy(name):
     assert g.cvm == pytest.approx(stats.cramervonmises(x, frozen.cdf).statistic, rel=1e-9)
 
 
-def test_quadrature_that_fails_its_check_gives_the_exact_cdf():
+def test_quadrature_that_fails_its_check_gives_the_exact_statistics():
     # Two clusters far apart: the density across the gap between them (x e^-x
     # from 2 to 1000) is beyond a three-point rule, so a block's check fails
-    # and every point is evaluated exactly.
+    # and the statistics come from the exact cdf at every point.
     rng = np.random.default_rng(13)
     half = sorted_cdf.MIN_ROWS // 2 + 100
     x = np.sort(np.concatenate([rng.uniform(1.0, 2.0, half), rng.uniform(1000.0, 1001.0, half)]))
     fam = jm.family("gamma")
-    params = {"shape": jnp.asarray(2.0), "rate": jnp.asarray(1.0)}
-    xs = jnp.asarray(x)
-    assert not bool(jax.jit(lambda p, v: sorted_cdf._quadrature(fam, p, v)[2])(params, xs))
-    batch = {k: v[None] for k, v in params.items()}
-    got_f, got_s = jax.jit(lambda p, v: sorted_cdf.batch_log_cdf_sf(fam, p, v))(batch, xs[None])
-    exact_f, exact_s = jax.jit(fam.log_cdf_sf)(params, xs)
-    np.testing.assert_allclose(got_f[0], exact_f, rtol=1e-15, atol=0)
-    np.testing.assert_allclose(got_s[0], exact_s, rtol=1e-15, atol=0)
-    # (scipy's logsf underflows to -inf there; the gamma(2) tail is (1 + x) e^-x.)
-    assert float(got_s[0, -1]) == pytest.approx(np.log1p(x[-1]) - x[-1], rel=1e-13)
+    batch = {"shape": jnp.asarray([2.0]), "rate": jnp.asarray([1.0])}
+    xs = jnp.asarray(x)[None]
+    quadrature = jax.jit(lambda p, v: sorted_cdf.batch_log_cdf_sf(fam, p, v))
+    assert not bool(quadrature(batch, xs)[2])
+    got = _statistics(fam, batch, xs, None, 2, presorted=True)
+    # The exact statistics, with the gamma(2) cdf in closed form: S = (1 + x) e^-x.
+    log_s = np.log1p(x) - x
+    log_f = np.log(-np.expm1(log_s))
+    n = x.shape[0]
+    f = np.exp(log_f)
+    mid = (np.arange(1, n + 1) - 0.5) / n
+    want_ks = np.max(np.maximum(np.arange(1, n + 1) / n - f, f - np.arange(n) / n))
+    want_cvm = np.sum((f - mid) ** 2) + 1.0 / (12 * n)
+    want_ad = -n - np.mean(np.arange(1, 2 * n, 2) * (log_f + log_s[::-1]))
+    assert float(got.ks[0]) == pytest.approx(want_ks, rel=1e-12)
+    assert float(got.cvm[0]) == pytest.approx(want_cvm, rel=1e-10)
+    assert float(got.ad[0]) == pytest.approx(want_ad, rel=1e-10)
 
 
 def test_integer_weights_give_the_statistics_of_the_repeated_rows():

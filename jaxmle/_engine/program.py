@@ -46,7 +46,7 @@ from jaxmle._engine.output import (
 from jaxmle._engine.plan import FitPlan
 from jaxmle._engine.standardize import Standardization, standardization
 from jaxmle._engine.validation import free_names
-from jaxmle.families.base import Family, flatten_params
+from jaxmle.families.base import Family, flatten_params, weighted_max, weighted_min
 from jaxmle.reduction import reduce_terms
 from jaxmle.solvers import (
     OptaxSolver,
@@ -260,9 +260,16 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None,
         # The passes read the data as given and standardize each chunk (no
         # standardized copy of the data), or the features made once.
         data = family.features(x) if plan.precompute else x_data
-        # Long data: Newton starts from a subsample's MLE.
-        rows = _subsample_rows(family, x_data) if reduce is None else None
-        part = (lambda t: t) if rows is None else partial(jax.tree.map, lambda a: a[rows])
+        # Long data: Newton starts from a subsample's MLE (unless the caller
+        # gave the start of every free parameter).
+        given = all(k in init for k in free)
+        rows = _subsample_rows(family, x_data) if reduce is None and not given else None
+        # The start itself from the subsample only for rows made on the host
+        # (censored data: every start holds them; a Kaplan-Meier start sorts);
+        # a family whose support moves with its parameters (a generalized
+        # Pareto's upper end) starts from all the values, holding every one.
+        on_rows = rows is not None and family.rows_checked
+        part = partial(jax.tree.map, lambda a: a[rows]) if on_rows else (lambda t: t)
         start_w = None if w is None else part(w)
         first = family.init_features(part(data), start_w) if plan.precompute else None
         if first is None:
@@ -282,7 +289,7 @@ def fit_body(family: Family, plan: FitPlan, x, w, init, fixed, key, reduce=None,
         if plan.path == "newton":
             limits = log_coordinates(family, free, unflatten(u0))
             if rows is not None:
-                u0 = _subsample_fit(plan, obj, rows, u0, limits)
+                u0 = _subsample_fit(plan, obj, rows, u0, limits, x_data, w)
             state = newton_minimize(
                 obj.derivatives, u0, max_iter=plan.max_iter, gtol=plan.gtol, xtol=plan.xtol,
                 limits=limits,
@@ -332,18 +339,27 @@ def _subsample_rows(family: Family, x) -> slice | None:
     return slice(0, stride * SUBSAMPLE_ROWS, stride)
 
 
-def _subsample_fit(plan: FitPlan, obj: Objective, rows: slice, u0, limits):
+def _subsample_fit(plan: FitPlan, obj: Objective, rows: slice, u0, limits, x, w):
     """Newton from ``u0`` on the ``rows`` of the objective's data; its
-    estimate, or ``u0`` where that fit does not end finite."""
+    estimate, or ``u0`` where that fit does not end finite or (univariate
+    data ``x``) leaves the smallest or largest value outside the support: a
+    generalized Pareto's upper end fitted below the data's maximum, which
+    the subsample did not hold (``u0``, the family's start, holds every
+    value)."""
     data = jax.tree.map(lambda a: a[rows], obj.data)
-    w = None if obj.w is None else obj.w[rows]
-    n = total_weight(jax.tree.leaves(data)[0], w)
-    sub = dataclasses.replace(obj, data=data, w=w, n=n, n_local=None)
+    sub_w = None if obj.w is None else obj.w[rows]
+    n = total_weight(jax.tree.leaves(data)[0], sub_w)
+    sub = dataclasses.replace(obj, data=data, w=sub_w, n=n, n_local=None)
     state = newton_minimize(
         sub.derivatives, u0, max_iter=plan.max_iter, gtol=plan.gtol, xtol=plan.xtol,
         limits=limits,
     )  # fmt: skip
     usable = jnp.all(jnp.isfinite(state.u)) & jnp.isfinite(state.value) & (n > 0)
+    if x.ndim == 1:
+        ends = jnp.stack([weighted_min(x, w), weighted_max(x, w)])
+        ends = ends if obj.standard is None else obj.standard.apply(ends)
+        terms = obj.family.logpdf_features(obj.params(state.u), obj.family.features(ends))
+        usable = usable & jnp.all(jnp.isfinite(terms))
     return jnp.where(usable, state.u, u0)
 
 

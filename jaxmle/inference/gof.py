@@ -237,20 +237,25 @@ def pearson_statistic(
     return Pearson(chi2, bins, p, xs, ends, obs, exp, tail_o, tail_e)
 
 
-def _edf_body(family, params, x, w, presorted):
-    """The EDF statistics of a batch: each dataset sorted (unless
-    ``presorted``), the fitted cdf at its rows (:func:`batch_log_cdf_sf`: by a
-    checked quadrature on long data where the cdf is costly)."""
+def _edf_body(family, params, x, w, presorted, exact):
+    """The EDF statistics of a batch, and whether they stand: each dataset
+    sorted (unless ``presorted``), the fitted cdf at its rows exactly, or
+    (unless ``exact``) by :func:`batch_log_cdf_sf`'s checked quadrature where
+    the cdf is costly and the data long."""
     if presorted:
         xs, ws = x, w
     elif w is None:
         xs, ws = jax.vmap(jnp.sort)(x), None
     else:
         xs, ws = jax.vmap(_sorted)(x, w)
-    log_f, log_s = batch_log_cdf_sf(family, params, xs)
+    if exact:
+        log_f, log_s = jax.vmap(family.log_cdf_sf)(params, xs)
+        ok = jnp.asarray(True)
+    else:
+        log_f, log_s, ok = batch_log_cdf_sf(family, params, xs)
     if ws is None:
-        return jax.vmap(lambda lf, ls: edf_of_sorted(lf, ls, None))(log_f, log_s)
-    return jax.vmap(edf_of_sorted)(log_f, log_s, ws)
+        return jax.vmap(lambda lf, ls: edf_of_sorted(lf, ls, None))(log_f, log_s), ok
+    return jax.vmap(edf_of_sorted)(log_f, log_s, ws), ok
 
 
 def _pearson_body(family, params, x, w, n_params, details):
@@ -264,7 +269,7 @@ def _pearson_body(family, params, x, w, n_params, details):
 
 
 # One program per family and shape (the data's; the replicates'), in the program store.
-_edf_program = jit_fit(_edf_body, size_arg=2, static_argnums=(0, 4), to_host=True)
+_edf_program = jit_fit(_edf_body, size_arg=2, static_argnums=(0, 4, 5), to_host=True)
 _pearson_program = jit_fit(_pearson_body, size_arg=2, static_argnums=(0, 5), to_host=True)
 
 
@@ -469,7 +474,10 @@ def _statistics(
         if family.support.discrete:
             k = np.asarray(n_params, np.int32)
             return _pearson_program(family, params, x, w, k, details)
-        return _edf_program(family, params, x, w, presorted)
+        stats, ok = _edf_program(family, params, x, w, presorted, False)
+        if not ok:  # a quadrature block failed its check: every point exactly
+            stats, _ = _edf_program(family, params, x, w, presorted, True)
+        return stats
     except NotImplementedError as exc:
         raise ValueError(f"goodness of fit needs the fitted cdf: {exc}") from None
 

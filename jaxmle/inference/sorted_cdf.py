@@ -34,14 +34,14 @@ anchor into the exact value at the next,
 
 :math:`T_k` the block's sum of integrals and :math:`\tau = 2^{12}\epsilon`
 (:math:`9 \cdot 10^{-13}` in float64). Where any block of any dataset fails (a
-density that underflows, a mode between two far-apart points), every point is
-evaluated exactly instead (one ``lax.cond`` over the batch), so the result is
-either the quadrature's, checked, or the exact one.
+density that underflows, a mode between two far-apart points), the caller
+evaluates every point exactly instead, so the result is either the
+quadrature's, checked, or the exact one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -133,13 +133,16 @@ def _quadrature(family: Family, params: Mapping[str, Any], xs: jax.Array):
 
 def batch_log_cdf_sf(
     family: Family, params: Mapping[str, Any], xs: jax.Array
-) -> tuple[jax.Array, jax.Array]:
-    """``(log F, log S)`` of ``family`` at ``params`` (leading axis: datasets)
-    at the sorted rows of ``xs`` ``(B, n)``: by the checked quadrature of the
-    module docstring where :func:`uses_quadrature`, otherwise (and wherever a
-    check fails) exactly."""
-    exact: Callable = jax.vmap(family.log_cdf_sf)
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """``(log F, log S, ok)`` of ``family`` at ``params`` (leading axis:
+    datasets) at the sorted rows of ``xs`` ``(B, n)``: by the checked
+    quadrature of the module docstring where :func:`uses_quadrature`, else
+    exactly; ``ok`` is false where any block of any dataset failed its check,
+    and the caller then evaluates every point exactly (a program of its own,
+    compiled only when needed: the special function compiles once per
+    program)."""
     if not uses_quadrature(family, xs.shape[1]):
-        return exact(params, xs)
+        log_f, log_s = jax.vmap(family.log_cdf_sf)(params, xs)
+        return log_f, log_s, jnp.asarray(True)
     log_f, log_s, ok = jax.vmap(lambda p, x: _quadrature(family, p, x))(params, xs)
-    return jax.lax.cond(jnp.all(ok), lambda: (log_f, log_s), lambda: exact(params, xs))
+    return log_f, log_s, jnp.all(ok)
