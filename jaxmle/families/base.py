@@ -157,7 +157,10 @@ class Family:
             family: not for censored data, not for the wrong candidates of a
             selection, where Newton from it needs up to twice the passes; from
             the subsample's MLE (within about ``2**-8`` of the full one) it
-            needs two or three. On by default; a family may turn it off.
+            needs a few. Not used where the caller gives the start, nor where
+            the subsample's MLE leaves the data's smallest or largest value
+            outside the support (``init`` on all the values instead). On by
+            default; a family may turn it off.
         costly_cdf: the cdf is an iterative special function (an incomplete
             gamma or beta integral, Owen's T) that costs far more than the
             density; the EDF statistics on long data then integrate the density
