@@ -1,11 +1,14 @@
 """Strict harness: float64 by default (float32 is tested with float32 data),
 and implicit rank promotion is an error, so accidental broadcasting fails.
 
-The test session's processes (pytest-xdist workers) share one jaxmle program
-store (``JAXMLE_CACHE_DIR`` in the temporary folder), since they compile many
-of the same programs; its keys cover the program, its inputs, jaxmle's source
-and the environment, so it never serves stale code, and loading stored
-programs is exercised throughout the suite."""
+Each of the test session's processes (pytest-xdist workers) has its own
+jaxmle program store (``JAXMLE_CACHE_DIR`` in the temporary folder, one per
+worker): its keys cover the program, its inputs, jaxmle's source and the
+environment, so it never serves stale code, and loading stored programs is
+exercised throughout the suite. (A store shared by the two workers saw two
+native crashes in three clean runs on 2026-11-30, one in loading an executable
+the other worker had stored, one in a compile after such loads; a worker's own
+store has not.)"""
 
 import os
 import tempfile
@@ -20,7 +23,10 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
-os.environ.setdefault("JAXMLE_CACHE_DIR", os.path.join(tempfile.gettempdir(), "jaxmle-tests"))
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+os.environ.setdefault(
+    "JAXMLE_CACHE_DIR", os.path.join(tempfile.gettempdir(), f"jaxmle-tests-{_WORKER}")
+)
 
 
 # ---- compilation counting (JAX's monitoring events, not timings) ------------------
