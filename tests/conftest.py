@@ -7,8 +7,8 @@ worker): its keys cover the program, its inputs, jaxmle's source and the
 environment, so it never serves stale code, and loading stored programs is
 exercised throughout the suite. (A store shared by the two workers saw two
 native crashes in three clean runs on 2026-11-30, one in loading an executable
-the other worker had stored, one in a compile after such loads; a worker's own
-store has not.)"""
+the other worker had stored, one in a compile after such loads; with a store
+per worker no process loads an executable another one compiled.)"""
 
 import os
 import tempfile
