@@ -1,14 +1,11 @@
 """Strict harness: float64 by default (float32 is tested with float32 data),
 and implicit rank promotion is an error, so accidental broadcasting fails.
 
-Each of the test session's processes (pytest-xdist workers) has its own
-jaxmle program store (``JAXMLE_CACHE_DIR`` in the temporary folder, one per
-worker): its keys cover the program, its inputs, jaxmle's source and the
-environment, so it never serves stale code, and loading stored programs is
-exercised throughout the suite. (A store shared by the two workers saw two
-native crashes in three clean runs on 2026-11-30, one in loading an executable
-the other worker had stored, one in a compile after such loads; with a store
-per worker no process loads an executable another one compiled.)"""
+The test session's processes (pytest-xdist workers) share one jaxmle program
+store (``JAXMLE_CACHE_DIR`` in the temporary folder), since they compile many
+of the same programs; its keys cover the program, its inputs, jaxmle's source
+and the environment, so it never serves stale code, and loading stored
+programs is exercised throughout the suite."""
 
 import os
 import tempfile
@@ -23,10 +20,7 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")
-_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
-os.environ.setdefault(
-    "JAXMLE_CACHE_DIR", os.path.join(tempfile.gettempdir(), f"jaxmle-tests-{_WORKER}")
-)
+os.environ.setdefault("JAXMLE_CACHE_DIR", os.path.join(tempfile.gettempdir(), "jaxmle-tests"))
 
 
 # ---- compilation counting (JAX's monitoring events, not timings) ------------------
