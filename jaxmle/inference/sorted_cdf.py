@@ -66,7 +66,7 @@ _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(3)
 def uses_quadrature(family: Family, rows: int) -> bool:
     """Whether the cdf of ``family`` at ``rows`` sorted points per dataset is
     computed by quadrature (a costly cdf, and enough points for it to pay)."""
-    return bool(getattr(family, "costly_cdf", False)) and rows >= MIN_ROWS
+    return bool(family.costly_cdf) and rows >= MIN_ROWS
 
 
 def _layout(n: int) -> tuple[int, int, int]:
