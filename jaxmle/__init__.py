@@ -12,6 +12,8 @@ over the private engine (``_engine``) over ``solvers`` over ``families`` over
 ``reduction``/``status``.
 """
 
+from jaxmle import plot as plot  # matplotlib loads on the first plot, not here
+
 # Every family class (jm.Gamma, jm.StudentT, ...), the registry and the base.
 from jaxmle.families import *  # noqa: F403
 from jaxmle.families.base import CumulativeHazardFamily as CumulativeHazardFamily

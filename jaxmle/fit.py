@@ -97,6 +97,7 @@ def fit(
     key: jax.Array | int | None = None,
     devices: Any = None,
     cov_type: str = "observed",
+    progress: bool | None = None,
 ) -> FitResult:
     """Fit ``fam`` to the sample ``x`` by maximum likelihood.
 
@@ -135,6 +136,11 @@ def fit(
             (inverse expected information) or ``"robust"`` (the sandwich
             estimator, valid under misspecification); see
             :mod:`jaxmle.inference.covariance`.
+        progress: a progress bar of a streamed fit on stderr, over the
+            chunks of every pass (the pass and chunk after the bar):
+            ``None`` (default) on a terminal only, ``True`` always (needs
+            tqdm), ``False`` never; see :mod:`jaxmle.progress`. An in-memory
+            fit is one compiled program and shows none.
 
     Returns:
         A :class:`~jaxmle.results.FitResult`. A fit that did not converge has
@@ -166,7 +172,7 @@ def fit(
                 f"cov_type={cov_type!r} needs the data in memory; streamed fits give the "
                 "observed information (pass a JAX array to fit it in memory)"
             )
-        streamed = fit_stream(family, x, weights, options, init, fixed, key)
+        streamed = fit_stream(family, x, weights, options, init, fixed, key, progress)
         return _result(
             family,
             streamed.plan.method,

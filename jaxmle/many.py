@@ -46,6 +46,7 @@ from jaxmle.families.base import Family
 from jaxmle.families.censored import with_censoring
 from jaxmle.families.registry import resolve
 from jaxmle.inference.covariance import check_cov_type, with_cov_type
+from jaxmle.progress import progress_bar
 from jaxmle.results import GroupFits, ManyFitResult
 from jaxmle.status import ConvergenceWarning, Status
 
@@ -70,6 +71,7 @@ def fit_many(
     datasets_per_call: int | None = None,
     cov_type: str = "observed",
     chunk_size: int | None = None,
+    progress: bool | None = None,
 ) -> ManyFitResult:
     """Fit ``fam`` to each of many datasets, in one compiled program.
 
@@ -94,6 +96,10 @@ def fit_many(
         cov_type: ``"observed"``, ``"expected"`` or ``"robust"``, as in
             :func:`jaxmle.fit`.
         chunk_size: deprecated name of ``datasets_per_call``.
+        progress: a progress bar over the datasets on stderr, when they are
+            fitted in several calls: ``None`` (default) on a terminal only,
+            ``True`` always (needs tqdm), ``False`` never; see
+            :mod:`jaxmle.progress`.
 
     Returns:
         A :class:`~jaxmle.results.ManyFitResult`; ``res[i]`` is the
@@ -125,6 +131,7 @@ def fit_many(
         datasets_per_call=datasets_per_call,
         cov_type=cov_type,
         chunk_size=chunk_size,
+        progress=progress,
     )
 
 
@@ -145,6 +152,7 @@ def _fit_many(
     datasets_per_call: int | None = None,
     cov_type: str = "observed",
     chunk_size: int | None = None,
+    progress: bool | None = None,
 ) -> ManyFitResult:
     """:func:`fit_many` of datasets that came from ``origin`` (named in messages)."""
     check_cov_type(cov_type)
@@ -181,9 +189,15 @@ def _fit_many(
     rows = batch_rows(xs)  # the shape bucket of the datasets' length
     per_call = calls_of((rows, *xs.shape[2:]), datasets_per_call, xs.shape[0])
     n_free = free_dimension(family, xs.shape[1:], dtype, fixed_v)
-    out = run_batch(
-        family, plan, xs, ws, init_v, fixed_v, key_for(plan, None), n_free, per_call, rows
+    b = xs.shape[0]
+    bar = progress_bar(
+        b, f"fit_many {family.name}", enabled=progress, unit="dataset", steps=-(-b // per_call)
     )
+    with bar:
+        out = run_batch(
+            family, plan, xs, ws, init_v, fixed_v, key_for(plan, None), n_free, per_call, rows,
+            on_call=bar.update,
+        )  # fmt: skip
     prepare = partial(device_data, family, dtype, rows)
     refit = RefitData(xs, ws, fixed_v, options, batched=True, prepare=prepare)
     result = _result(family, plan.method, fixed_v, out, on_invalid, n_free, refit, origin, given)
@@ -205,7 +219,7 @@ def fit_groups(
         groups: a label per observation (integers, strings, ...), ``(N,)``.
         weights: optional frequency weights, ``(N,)``.
         **kwargs: passed to :func:`fit_many` (``method``, ``fixed``,
-            ``on_invalid``, ...).
+            ``on_invalid``, ``progress``, ...).
 
     Returns:
         A :class:`~jaxmle.results.GroupFits`: ``{label: FitResult}`` in

@@ -201,9 +201,13 @@ class FitResult:
 
     @property
     def aicc(self) -> np.ndarray:
-        """AIC with the small-sample correction, ``AIC + 2k(k+1) / (n - k - 1)``."""
+        """AIC with the small-sample correction, ``AIC + 2k(k+1) / (n - k - 1)``
+        (infinite when ``n <= k + 1``: too few observations for the correction)."""
         k = self.n_params
-        return self.aic + 2.0 * k * (k + 1) / (self.n - k - 1)
+        room = np.asarray(self.n, float) - k - 1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            extra = np.where(room > 0, 2.0 * k * (k + 1) / np.where(room > 0, room, 1.0), np.inf)
+        return self.aic + extra
 
     @property
     def zvalues(self) -> dict[str, np.ndarray]:
@@ -268,6 +272,8 @@ class FitResult:
         key: Any = 0,
         replicates_per_call: int | None = None,
         chunk_size: int | None = None,
+        *,
+        progress: bool | None = None,
     ) -> BootstrapResult:
         """Refit ``n`` bootstrap replicates in one vmapped program.
 
@@ -279,6 +285,10 @@ class FitResult:
             replicates_per_call: replicates per compiled call (default: about
                 ``2**24`` values at a time); results do not depend on it.
             chunk_size: deprecated name of ``replicates_per_call``.
+            progress: a progress bar over the replicates on stderr, when they
+                are refitted in several calls: ``None`` (default) on a terminal
+                only, ``True`` always (needs tqdm), ``False`` never; see
+                :mod:`jaxmle.progress`.
 
         See :mod:`jaxmle.inference.bootstrap`.
         """
@@ -294,7 +304,7 @@ class FitResult:
         return bootstrap(
             self.family, self.params, self.free_names, self.method, refit,
             n=n, kind=kind, key=key, replicates_per_call=replicates_per_call,
-            skip=self._not_inferable("bootstrap"),
+            skip=self._not_inferable("bootstrap"), progress=progress,
         )  # fmt: skip
 
     def gof(
@@ -304,6 +314,7 @@ class FitResult:
         replicates_per_call: int | None = None,
         *,
         sorted_data: tuple[Any, Any] | None = None,
+        progress: bool | None = None,
     ) -> GofResult:
         r"""Goodness of fit of the fitted distribution to the data it was fitted to.
 
@@ -336,6 +347,10 @@ class FitResult:
                 where the caller has them: the statistics then skip their own
                 sort (:func:`jaxmle.select` sorts once for every candidate).
                 A single continuous fit without ``n_boot``.
+            progress: a progress bar over the ``n_boot`` replicates on
+                stderr, when they are refitted in several calls: ``None``
+                (default) on a terminal only, ``True`` always (needs tqdm),
+                ``False`` never; see :mod:`jaxmle.progress`.
 
         Returns:
             A :class:`~jaxmle.inference.gof.GofResult` (``print`` it for a
@@ -360,7 +375,7 @@ class FitResult:
         return goodness_of_fit(
             self.family, self.params, self.free_names, self.method, self.n_params, refit,
             n_boot=n_boot, key=key, replicates_per_call=replicates_per_call,
-            skip=self._not_inferable("gof"), sorted_data=sorted_data,
+            skip=self._not_inferable("gof"), sorted_data=sorted_data, progress=progress,
         )  # fmt: skip
 
     def _refit_data(self, what: str, needs: str = "refit the data") -> RefitData:
@@ -415,6 +430,28 @@ class FitResult:
     def to_scipy(self):
         """The fitted distribution as a frozen ``scipy.stats`` object."""
         return self.family.scipy({k: np.asarray(v) for k, v in self.params.items()})
+
+    def plot(
+        self,
+        kind: str | None = None,
+        *,
+        data: Any = None,
+        ax: Any = None,
+        fig: Any = None,
+        level: float = 0.95,
+    ):
+        """Diagnostic plots (needs matplotlib: ``pip install 'jaxmle[plot]'``).
+
+        ``kind=None``: the 2x2 panel of fitdistrplus' ``plot(fitdist)``
+        (density over a histogram, empirical and fitted cdfs, Q-Q, P-P); or
+        one of ``"density"``, ``"cdf"``, ``"qq"``, ``"pp"``, ``"profile"``.
+        ``data``: the data of a fit that does not hold them (a streamed fit).
+        Returns the matplotlib ``Figure``; see :func:`jaxmle.plot.diagnostics`.
+        """
+        # lazy: the plots are an optional extra, loaded when first drawn
+        from jaxmle import plot
+
+        return plot.diagnostics(self, kind, data=data, ax=ax, fig=fig, level=level)
 
     # ---- presentation ----------------------------------------------------
 
@@ -569,6 +606,29 @@ class ManyFitResult(FitResult):
     def to_dataframe(self, index: Any = None):
         """:meth:`to_table` as a ``pandas.DataFrame`` (needs pandas)."""
         return as_dataframe(self.to_table(), index=index)
+
+    def plot(
+        self,
+        kind: str | None = None,
+        *,
+        params: Any = None,
+        level: float = 0.95,
+        labels: Any = None,
+        fig: Any = None,
+        **kwargs: Any,
+    ):
+        """The estimates of every dataset with their Wald intervals, one panel
+        per free parameter (needs matplotlib); see :func:`jaxmle.plot.estimates`.
+        A dataset's own diagnostics: ``res[i].plot(kind)``."""
+        if kind not in (None, "estimates") or kwargs:
+            raise ValueError(
+                "a ManyFitResult plots its estimates (kind='estimates'); for one "
+                "dataset's diagnostics use res[i].plot(kind=...)"
+            )
+        # lazy: the plots are an optional extra, loaded when first drawn
+        from jaxmle import plot
+
+        return plot.estimates(self, params=params, level=level, labels=labels, fig=fig)
 
     def summary(self, level: float = 0.95) -> str:
         """A short account of the batch: counts, and the estimates' spread."""

@@ -49,6 +49,7 @@ from jaxmle.families.registry import family as make_family, family_class, family
 from jaxmle.fit import fit
 from jaxmle.inference.gof import GofResult
 from jaxmle.many import fit_many
+from jaxmle.progress import progress_bar
 from jaxmle.results import FitResult, ManyFitResult, as_dataframe
 from jaxmle.status import Status
 
@@ -238,6 +239,28 @@ class Selection:
     def to_dataframe(self):
         """:meth:`to_table` as a ``pandas.DataFrame`` indexed by family (needs pandas)."""
         return as_dataframe(self.to_table(), index_column="family")
+
+    def plot(
+        self,
+        kind: str | None = None,
+        *,
+        top: int = 4,
+        data: Any = None,
+        ax: Any = None,
+        fig: Any = None,
+    ):
+        """The ``top`` ranked converged candidates overlaid on the data (needs
+        matplotlib): :func:`jaxmle.plot.compare` of their fits (those of the
+        winner's kind of data, continuous or discrete). Returns the ``Figure``."""
+        # lazy: the plots are an optional extra, loaded when first drawn
+        from jaxmle import plot
+
+        fits = [c.fit for c in self.candidates if c.converged]
+        if not fits:
+            raise ValueError("no converged candidate to plot")
+        kinds = [getattr(f.family, "base", f.family).support.discrete for f in fits]
+        fits = [f for f, k in zip(fits, kinds, strict=True) if k == kinds[0]][: max(1, int(top))]
+        return plot.compare(fits, kind, data=data, ax=ax, fig=fig)
 
     def __str__(self) -> str:
         crit = self.criterion.upper()
@@ -586,6 +609,7 @@ def select(
     criterion: str = "aic",
     weights: Any = None,
     gof: bool = True,
+    progress: bool | None = None,
 ) -> Selection:
     """Fit each candidate family to the sample ``x`` and rank them.
 
@@ -600,6 +624,10 @@ def select(
         weights: optional frequency weights, as in :func:`jaxmle.fit`.
         gof: compute each fit's goodness-of-fit statistics (no p-values; call
             ``sel[name].fit.gof(n_boot=...)`` for those).
+        progress: a progress bar over the candidate families on stderr (the
+            family being fitted after it): ``None`` (default) on a terminal
+            only, ``True`` always (needs tqdm), ``False`` never; see
+            :mod:`jaxmle.progress`.
 
     Returns:
         A :class:`Selection`: the candidates ranked (converged fits first,
@@ -627,28 +655,36 @@ def select(
     counts = any(_kind(f) == "discrete" and not r for f, r in zip(fams, reasons, strict=True))
     # The data sorted once, for every candidate's EDF statistics.
     ordered = _sorted_data(arr, w) if gof and not censored else None
+    reasons = [
+        _NOT_COMPARABLE if not r and counts and _kind(f) == "continuous" else r
+        for f, r in zip(fams, reasons, strict=True)
+    ]
+    n_fit = reasons.count("")
     rows = []
-    for fam, label, reason in zip(fams, _labels(fams), reasons, strict=True):
-        if not reason and counts and _kind(fam) == "continuous":
-            reason = _NOT_COMPARABLE
-        if reason:
-            skipped.append(Skipped(label, reason))
-            continue
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                res = fit(fam, arr, weights=w)
-            except (ValueError, TypeError, NotImplementedError, FloatingPointError) as exc:
-                skipped.append(Skipped(label, f"the fit failed: {exc}"))
+    bar = progress_bar(n_fit, "select", enabled=progress, unit="family", steps=n_fit)
+    with bar:
+        for fam, label, reason in zip(fams, _labels(fams), reasons, strict=True):
+            if reason:
+                skipped.append(Skipped(label, reason))
                 continue
-            g = None
-            if gof and bool(res.converged):
+            bar.set_postfix_str(label)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
                 try:
-                    g = res.gof(sorted_data=None if _kind(fam) == "discrete" else ordered)
-                except ValueError as exc:
-                    warnings.warn(f"no goodness of fit: {exc}", stacklevel=1)
-        note = "; ".join(filter(None, [_messages(caught), g.note if g is not None else ""]))
-        rows.append(_candidate(label, res, **_gof_fields(g), note=note))
+                    res = fit(fam, arr, weights=w, progress=False)
+                except (ValueError, TypeError, NotImplementedError, FloatingPointError) as exc:
+                    skipped.append(Skipped(label, f"the fit failed: {exc}"))
+                    bar.update()
+                    continue
+                g = None
+                if gof and bool(res.converged):
+                    try:
+                        g = res.gof(sorted_data=None if _kind(fam) == "discrete" else ordered)
+                    except ValueError as exc:
+                        warnings.warn(f"no goodness of fit: {exc}", stacklevel=1)
+            note = "; ".join(filter(None, [_messages(caught), g.note if g is not None else ""]))
+            rows.append(_candidate(label, res, **_gof_fields(g), note=note))
+            bar.update()
     rows.sort(key=_rank_key(criterion))
     n = float(np.sum(w)) if w is not None else float(len(arr))
     return Selection(tuple(rows), tuple(skipped), criterion, n)
@@ -680,6 +716,7 @@ def select_many(
     criterion: str = "aic",
     weights: Any = None,
     gof: bool = True,
+    progress: bool | None = None,
 ) -> ManySelection:
     """:func:`select` for many datasets at once: each candidate family is fitted
     to every dataset by one :func:`jaxmle.fit_many` batch program.
@@ -687,7 +724,8 @@ def select_many(
     Args:
         datasets: an array ``(B, N)``, or a list of ``B`` 1-D arrays of
             different lengths (as :func:`jaxmle.fit_many` takes them).
-        families, criterion, gof: as in :func:`select`.
+        families, criterion, gof, progress: as in :func:`select` (the bar
+            counts the candidate families, each fitted to every dataset).
         weights: optional frequency weights like ``datasets``.
 
     Returns:
@@ -708,19 +746,27 @@ def select_many(
     fams, skipped = candidate_families(families)
     fitted: list[tuple[Family, ManyFitResult, str]] = []
     labels = {}
-    for fam, label in zip(fams, _labels(fams), strict=True):
-        labels[fam] = label
-        if fam.event_ndim != 0:
-            skipped.append(Skipped(label, _support_reason(fam, np.zeros(1), None)))
-            continue
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                res = fit_many(fam, datasets, weights=weights, on_invalid="flag")
-            except (ValueError, TypeError, NotImplementedError, FloatingPointError) as exc:
-                skipped.append(Skipped(label, f"the fit failed: {exc}"))
+    n_fit = sum(fam.event_ndim == 0 for fam in fams)
+    bar = progress_bar(n_fit, "select_many", enabled=progress, unit="family", steps=n_fit)
+    with bar:
+        for fam, label in zip(fams, _labels(fams), strict=True):
+            labels[fam] = label
+            if fam.event_ndim != 0:
+                skipped.append(Skipped(label, _support_reason(fam, np.zeros(1), None)))
                 continue
-        fitted.append((fam, res, _messages(caught)))
+            bar.set_postfix_str(label)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    res = fit_many(
+                        fam, datasets, weights=weights, on_invalid="flag", progress=False
+                    )
+                except (ValueError, TypeError, NotImplementedError, FloatingPointError) as exc:
+                    skipped.append(Skipped(label, f"the fit failed: {exc}"))
+                    bar.update()
+                    continue
+            fitted.append((fam, res, _messages(caught)))
+            bar.update()
     if not fitted:
         raise ValueError(
             "no candidate family was fitted: "

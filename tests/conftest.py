@@ -73,3 +73,35 @@ class CompileCounter:
 @pytest.fixture
 def compile_counter():
     return CompileCounter()
+
+
+# ---- executables in memory --------------------------------------------------------
+#
+# XLA:CPU maps ~20 memory regions per loaded executable and Linux allows 65,530 per
+# process by default: a test worker that kept every program of half the suite died
+# inside LLVM (a segfault in a compile, an abort in a load). Each module's
+# executables are let go when it ends; the next module loads what it needs from the
+# program store. The peak is recorded (``MAP_PEAK``), and a module that leaves more
+# than half the limit mapped fails its teardown.
+
+MAP_PEAK = [0]
+
+
+def _mapped_regions() -> int:
+    try:
+        with open("/proc/self/maps") as f:
+            return sum(1 for _ in f)
+    except OSError:  # not Linux
+        return 0
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_executables_after_each_module():
+    yield
+    regions = _mapped_regions()
+    MAP_PEAK[0] = max(MAP_PEAK[0], regions)
+    from jaxmle._engine.compile import release_executables
+
+    release_executables()
+    jax.clear_caches()
+    assert regions < 32_000, f"{regions} memory regions mapped after this module"

@@ -12,6 +12,8 @@ import textwrap
 
 import numpy as np
 
+import jaxmle as jm
+
 _SCRIPT = textwrap.dedent(
     """
     import json, os, sys
@@ -196,3 +198,29 @@ def test_the_store_keeps_to_its_size_by_evicting_the_least_recently_used(tmp_pat
     assert [f.name for f in tmp_path.glob("*.bin")] == ["p4.bin"]
     monkeypatch.setenv("JAXMLE_CACHE_MAX_MB", "lots")  # unreadable: the default
     assert store.max_bytes() == 2048 * 2**20
+
+
+def test_executables_in_memory_are_bounded_and_reloaded_from_the_store(
+    monkeypatch, compile_counter
+):
+    """Past MAX_RESIDENT executables the least recently used one is let go
+    (XLA:CPU maps ~20 regions per executable; a process may map 65,530); a
+    later call loads it from the store: the same numbers, nothing compiled."""
+    from jaxmle._engine import compile as programs
+
+    rng = np.random.default_rng(8)
+    data = [rng.gamma(2.0, 1.0, n) for n in (300, 5000, 20000)]
+    first = [jm.fit("weibull", x) for x in data]
+    assert programs.resident_count() >= 3
+    programs.release_executables()
+    monkeypatch.setattr(programs, "MAX_RESIDENT", 2)
+    compile_counter.reset()
+    again = [jm.fit("weibull", x) for x in data]  # loaded, evicted down to 2
+    assert programs.resident_count() == 2
+    third = [jm.fit("weibull", x) for x in data]  # loaded again
+    assert programs.resident_count() == 2
+    assert compile_counter.compiles == 0, compile_counter.names
+    for a, b, c in zip(first, again, third, strict=True):
+        assert float(a.params["shape"]) == float(b.params["shape"]) == float(c.params["shape"])
+    programs.release_executables()
+    assert programs.resident_count() == 0

@@ -127,24 +127,24 @@ def test_values_float32_cannot_hold_in_streams_and_batches(float32_mode):
 def test_cli_says_which_file_and_how_to_compute_in_float64(tmp_path, capsys, float32_mode):
     tiny = tmp_path / "tiny.txt"
     tiny.write_text("1e-50\n1.0\n2.0\n")
-    assert main(["fit", "gamma", str(tiny)]) == 2
+    assert main(["fit", str(tiny), "-f", "gamma"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"jaxmle: error: {tiny}: x has 1 value(s) that float32 cannot hold")
     assert "x[0]=1e-50 underflows to 0" in err and "pass --x64" in err
     words = tmp_path / "words.txt"
     words.write_text("1.0\nabc\n")
-    assert main(["fit", "gamma", str(words)]) == 2
-    assert f"{words}: could not convert string 'abc'" in capsys.readouterr().err
+    assert main(["fit", str(words), "-f", "gamma"]) == 2
+    assert f"{words}, line 2, column '1': 'abc' is not a number" in capsys.readouterr().err
     empty = tmp_path / "empty.txt"
     empty.write_text("")
-    assert main(["fit", "gamma", str(empty)]) == 2
-    assert f"{empty} holds no numbers" in capsys.readouterr().err
+    assert main(["fit", str(empty), "-f", "gamma"]) == 2
+    assert f"{empty} is empty" in capsys.readouterr().err
     wide = tmp_path / "wide.csv"
     wide.write_text("1,2\n3,4\n")
-    assert main(["fit", "gamma", str(wide)]) == 2
-    assert "expected one column of numbers, got shape (2, 2)" in capsys.readouterr().err
+    assert main(["fit", str(wide), "-f", "gamma"]) == 2
+    assert "has 2 columns ('1', '2'); choose one with --column" in capsys.readouterr().err
     missing = tmp_path / "missing.txt"
-    assert main(["fit", "gamma", str(missing)]) == 2
+    assert main(["fit", str(missing), "-f", "gamma"]) == 2
     assert f"cannot read {missing}: no such file" in capsys.readouterr().err
 
 

@@ -436,7 +436,7 @@ FILES = st.one_of(st.binary(max_size=400), csvish(), st.just(b""), st.just(b"\n\
 
 
 def run_cli(family: str, content: bytes, suffix: str) -> tuple[int | str, str, str]:
-    """``main(["fit", family, path])`` under the contract: the exit status
+    """``main(["fit", path, "-f", family])`` under the contract: the exit status
     (``"stop"`` for a ``SystemExit`` with a message, which Python prints to
     stderr before it exits with status 1), stdout and stderr."""
     out, err = io.StringIO(), io.StringIO()
@@ -452,7 +452,7 @@ def run_cli(family: str, content: bytes, suffix: str) -> tuple[int | str, str, s
                 contextlib.redirect_stderr(err),
             ):
                 warnings.simplefilter("ignore")
-                code = main(["fit", family, path])
+                code = main(["fit", path, "-f", family])
         except SystemExit as stop:  # a one-line message, non-zero exit
             assert isinstance(stop.code, str) and stop.code.strip(), stop.code
             assert "\n" not in stop.code.strip(), stop.code

@@ -20,19 +20,12 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 sys.path.insert(0, str(ROOT))  # this checkout's jaxmle, not an installed one
 
-from jaxmle.families import family_class, family_names  # noqa: E402
+from jaxmle.families.registry import family_table  # noqa: E402
 
 __all__ = ["END", "README", "START", "families_table", "update_readme"]
 
 START = "<!-- families-table:start -->"
 END = "<!-- families-table:end -->"
-
-
-def _param_text(cls) -> str:
-    cons = cls.constraints
-    if isinstance(cons, property) or not isinstance(cons, dict):
-        return ", ".join(f"`{p}`" for p in cls.param_names)
-    return ", ".join(f"`{p}` {cons[p].description}" for p in cls.param_names)
 
 
 def _cell(text: str) -> str:
@@ -46,15 +39,12 @@ def families_table() -> str:
         "| registry name | class | parameters | density | support | scipy.stats | closed form |",
         "|---|---|---|---|---|---|---|",
     ]
-    for name in family_names():
-        cls = family_class(name)
-        support = getattr(cls, "support", None)
-        support_text = getattr(support, "description", "set by the options")
-        scipy_text = cls.scipy_equivalent.text if cls.scipy_equivalent else "none"
+    for f in family_table():
+        params = ", ".join(f"`{p}` {s}".rstrip() for p, s in f.params)
         rows.append(
-            f"| `{name}` | `{cls.__name__}` | {_cell(_param_text(cls))} | {_cell(cls.density)} "
-            f"| {_cell(support_text)} | `{_cell(scipy_text)}` "
-            f"| {'yes' if cls.has_closed_form else 'no'} |"
+            f"| `{f.name}` | `{f.class_name}` | {_cell(params)} | {_cell(f.density)} "
+            f"| {_cell(f.support)} | `{_cell(f.scipy)}` "
+            f"| {'yes' if f.closed_form else 'no'} |"
         )
     return "\n".join(rows)
 

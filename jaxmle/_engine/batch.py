@@ -17,6 +17,7 @@ refitted on a valid stand-in dataset and then set to NaN with status
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -254,13 +255,16 @@ def run_batch(
     n_free: int,
     per_call: int,
     rows: int | None = None,
+    on_call: Callable[[int], None] | None = None,
 ) -> BatchOutput:
     """Fit every dataset of ``xs`` (``(B, N[, d])``, numpy or JAX; ``ws``
     weights ``(B, N)`` or ``None``), ``per_call`` datasets per compiled call
     (the last call padded by repeating its last dataset, so every call has one
     shape) and ``rows`` observations per dataset (weight-0 padding; default
     ``N``). Host data move to the device one call at a time; the output comes
-    back to the host (numpy), where results and the bootstrap use it."""
+    back to the host (numpy), where results and the bootstrap use it.
+    ``on_call(k)`` is told the ``k`` datasets of each call once its output
+    is on the host (a progress bar's ``update``)."""
     dtype = float_dtype(xs)
     b = xs.shape[0]
     rows = xs.shape[1] if rows is None else rows
@@ -288,6 +292,8 @@ def run_batch(
                 wc = jax.device_put(_host_chunk(w_host, w_idx, rows, dtype, False))
         out = jax.device_get(_batch_program(family, plan, xc, wc, init, fixed, key, n_free))
         parts.append(jax.tree.map(lambda a, k=stop - start: np.asarray(a)[:k], out))
+        if on_call is not None:
+            on_call(stop - start)
     if len(parts) == 1:
         return parts[0]
     return jax.tree.map(lambda *a: np.concatenate(a), *parts)

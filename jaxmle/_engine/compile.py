@@ -14,6 +14,15 @@ twice as slowly. Where compilation dominates (small data, and the O(1)
 parameter-space programs) the classic emitters are used; from
 ``FAST_CODE_FROM`` samples on, a pass costs more than compiling it: XLA's
 defaults.
+
+**Executables in memory are bounded.** XLA:CPU maps ~20 memory regions per
+executable it loads, and Linux allows a process 65,530 by default
+(``vm.max_map_count``): past ~3,000 executables a compile or a load fails
+inside LLVM and the process dies. jaxmle keeps at most ``MAX_RESIDENT``
+executables of its programs in memory (the least recently used one is let
+go: a later call loads it again from the store, in milliseconds), so a long
+session that fits many families, lengths and dtypes stays far from that limit.
+``release_executables()`` lets all of them go.
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ import functools
 import hashlib
 import os
 import pickle
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -36,10 +47,23 @@ from jaxmle._engine.cache import (
     traced_config,
 )
 
-__all__ = ["FAST_CODE_FROM", "FitProgram", "compiler_options", "jit_fit"]
+__all__ = [
+    "FAST_CODE_FROM",
+    "MAX_RESIDENT",
+    "FitProgram",
+    "compiler_options",
+    "jit_fit",
+    "release_executables",
+    "resident_count",
+]
 
 _FAST_COMPILE = {"xla_cpu_use_fusion_emitters": False}
 FAST_CODE_FROM = 1 << 19
+# Executables of all FitPrograms held in memory at once (module docstring).
+MAX_RESIDENT = 1024
+# (program, key) of every executable held, least recently used first.
+_RESIDENT: OrderedDict[tuple[FitProgram, tuple], None] = OrderedDict()
+_RESIDENT_LOCK = threading.Lock()
 
 
 def compiler_options() -> dict[str, Any] | None:
@@ -225,7 +249,16 @@ class FitProgram:
         executable = self.executables.get(key)
         if executable is None:
             executable = self._load_or_compile(large, static, treedef, signature, args)
-            self.executables[key] = executable
+            with _RESIDENT_LOCK:
+                self.executables[key] = executable
+                _RESIDENT[(self, key)] = None
+                while len(_RESIDENT) > MAX_RESIDENT:
+                    (program, old), _ = _RESIDENT.popitem(last=False)
+                    program.executables.pop(old, None)
+        else:
+            with _RESIDENT_LOCK:
+                if (self, key) in _RESIDENT:
+                    _RESIDENT.move_to_end((self, key))
         return executable(*dynamic)
 
     def _store_key(self, large, static, treedef, signature) -> str | None:
@@ -268,6 +301,20 @@ class FitProgram:
     def cache_size(self) -> int:
         """The number of executables in memory (all shapes and options)."""
         return len(self.executables)
+
+
+def resident_count() -> int:
+    """The executables of all :class:`FitProgram` s held in memory."""
+    return len(_RESIDENT)
+
+
+def release_executables() -> None:
+    """Let every executable held in memory go (later calls load them again
+    from the program store, or compile them where it is off)."""
+    with _RESIDENT_LOCK:
+        for program, key in _RESIDENT:
+            program.executables.pop(key, None)
+        _RESIDENT.clear()
 
 
 def _host_side(compiled, layout: _Layout | None):

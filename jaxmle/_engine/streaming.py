@@ -20,6 +20,11 @@ chunks whatever the size of the data. Three solvers run this way:
 
 Data values are checked on the device in every pass; the first offending
 chunk is explained on the host.
+
+Progress (``progress=``, :mod:`jaxmle.progress`): one bar per fit counts the
+chunks of every pass as they are dispatched (no wait for the device), with the
+pass and the chunk within it after the bar (``pass 3, chunk 5/10``); its total
+is known for a one-pass statistics fit of an array, memmap or list of chunks.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -54,6 +59,7 @@ from jaxmle._engine.validation import (
     invalid_mask,
 )
 from jaxmle.families.base import Family, flatten_params
+from jaxmle.progress import ProgressBar, progress_bar
 from jaxmle.reduction import default_chunk, derivative_pass, reduce_terms
 from jaxmle.solvers import (
     curvature_scale,
@@ -219,6 +225,46 @@ class ChunkSource:
         return part, w, m
 
 
+_T = TypeVar("_T")
+
+
+class _Meter:
+    """The progress of a streamed fit: ``bar`` counts the chunks of every pass
+    (``per_pass`` of them; ``None`` until a pass has counted them), and shows
+    the pass and the chunk within it after the bar."""
+
+    def __init__(self, bar: ProgressBar | None = None, per_pass: int | None = None):
+        self.bar = ProgressBar() if bar is None else bar
+        self.per_pass = per_pass
+        self.passes = 0
+
+    def counted(self, chunks: Iterable[_T], label: str = "") -> Iterator[_T]:
+        """One pass over ``chunks``: each is counted when the loop that reads
+        it asks for the next one (after its program was dispatched)."""
+        self.passes += 1
+        head = f"pass {self.passes}" + (f" ({label})" if label else "")
+        done = 0
+        for chunk in chunks:
+            yield chunk
+            done += 1
+            if self.bar.shown:
+                of = "?" if self.per_pass is None else self.per_pass
+                self.bar.set_postfix_str(f"{head}, chunk {done}/{of}", refresh=False)
+                self.bar.update()
+        if self.per_pass is None:
+            self.per_pass = done
+
+
+def _parts_per_pass(source: ChunkSource, x: Any) -> int | None:
+    """The parts of one pass over ``source`` (``None``: known after a pass)."""
+    rows = source.rows
+    if source.indexable is not None:
+        return -(-source.indexable.shape[0] // rows)
+    if isinstance(x, (list, tuple)):
+        return sum(-(-int(np.shape(c)[0]) // rows) for c in x)
+    return None
+
+
 # ---- per-chunk programs (compiled once per family, chunk shape and plan) ----
 
 
@@ -260,17 +306,20 @@ def _kahan_add(acc, comp, t):
     return s, comp
 
 
-def _stream_sum(source: ChunkSource, program: Callable) -> tuple[Any, Any]:
+def _stream_sum(
+    source: ChunkSource, program: Callable, meter: _Meter | None = None
+) -> tuple[Any, Any]:
     """Sum ``program(x_chunk, w_chunk) -> (sums, n, n_bad)`` over all chunks,
-    compensated on the device; raise on invalid data, naming the first bad
-    values by their row in the whole data (and their chunk)."""
+    compensated on the device (one pass of ``meter``); raise on invalid data,
+    naming the first bad values by their row in the whole data (and their chunk)."""
+    meter = _Meter() if meter is None else meter
     acc = comp = None
     # A one-shot iterator cannot be read again to explain bad values: each
     # part's count is read one part late (the device keeps a part queued) and
     # the first bad part is kept on the host.
     pending: tuple[Part, Any] | None = None
     suspect: Part | None = None
-    for part in source.parts():
+    for part in meter.counted(source.parts()):
         xc, wc, m = source.padded(part.x, part.start)
         # Unweighted full chunks need no weight array (nor its copy).
         full = m == xc.shape[0] and source.weights is None
@@ -317,8 +366,10 @@ def fit_stream(
     init: Any,
     fixed: Any,
     key: Any,
+    progress: bool | None = None,
 ) -> StreamFit:
-    """``jm.fit`` on a streamed source; see the module docstring."""
+    """``jm.fit`` on a streamed source; see the module docstring (``progress``:
+    a bar over the chunks of every pass, see :mod:`jaxmle.progress`)."""
     # One pass of sufficient statistics costs a dispatch per chunk: bigger chunks.
     rows = options.chunk_size or options.batch_size
     rows = rows or (_STATISTICS_ROWS if family.has_statistics else default_chunk())
@@ -348,7 +399,29 @@ def fit_stream(
             "'adam'/'sgd' with a mini-batch batch_size="
         )
     plan = newton_plan(plan, family, dtype)  # closed forms need the data at once
-    free = free_names(family, fixed_v)
+    one_pass = plan.path == "statistics"
+    if not one_pass and not source.reiterable:
+        raise TypeError(
+            f"fitting {family.name} needs several passes over the data, but x is a "
+            "one-shot iterator: pass a list of chunks, an array or memmap, or a "
+            "function that returns a fresh iterator of chunks"
+        )
+    per_pass = _parts_per_pass(source, x)
+    bar = progress_bar(
+        per_pass if one_pass else None,
+        f"fit {family.name}",
+        enabled=progress,
+        unit="chunk",
+        steps=per_pass if one_pass else None,
+    )
+    with bar:
+        return _fit_passes(
+            family, x, source, plan, first, dtype, init_v, fixed_v, key, _Meter(bar, per_pass)
+        )
+
+
+def _fit_passes(family, x, source, plan, first, dtype, init_v, fixed_v, key, meter) -> StreamFit:
+    """The passes of :func:`fit_stream` over ``source`` (counted by ``meter``)."""
     passes = 0
     # The fit's units (:mod:`jaxmle._engine.standardize`), from the first chunk.
     units = _first_units(family, jnp.asarray(first))
@@ -360,15 +433,10 @@ def fit_stream(
         # Statistics about the centre of the first chunk, in the fit's units.
         stat_units = units if std is not None or units is None else units.identity()
         program = partial(_chunk_statistics, family, std, stat_units)
-        sums, n = _stream_sum(source, program)
+        sums, n = _stream_sum(source, program, meter)
         out, estimates = solve_finished_program(family, plan, sums, n, init_v, fixed_v, stat_units)
         return StreamFit(out, plan, fixed_v, estimates)
-    if not source.reiterable:
-        raise TypeError(
-            f"fitting {family.name} needs several passes over the data, but x is a "
-            "one-shot iterator: pass a list of chunks, an array or memmap, or a "
-            "function that returns a fresh iterator of chunks"
-        )
+    free = free_names(family, fixed_v)
     # Start from the family's init on the first chunk (in the fit's units).
     init_s, fixed_s = init_v, fixed_v
     if std is not None:
@@ -380,10 +448,12 @@ def fit_stream(
 
     def full_pass(u, order=2):
         program = partial(_chunk_derivatives, family, order, u, u_start, fixed_s, std)
-        return _stream_sum(source, program)
+        return _stream_sum(source, program, meter)
 
     if plan.path == "minibatch":
-        u0 = _stream_minibatch(family, plan, source, x, u0, u_start, fixed_s, full_pass, key, std)
+        u0 = _stream_minibatch(
+            family, plan, source, x, u0, u_start, fixed_s, full_pass, key, std, meter
+        )
         passes += plan.epochs + 1
         settings = (plan.polish_max_iter, plan.polish_gtol, float(np.sqrt(plan.polish_gtol)))
     else:
@@ -418,10 +488,14 @@ def _prepend(first: np.ndarray, rest: Iterator) -> Iterator:
     yield from rest
 
 
+# Compiled once per shape and settings (not once per fit).
+_newton_update = jax.jit(newton_update, static_argnames=("max_iter", "gtol", "xtol"))
+
+
 def _stream_newton(full_pass, u0, max_iter, gtol, xtol):
     """The Newton update of :mod:`jaxmle.solvers.newton`, one streamed pass per
     step; returns ``(state, passes, n)``."""
-    update = jax.jit(partial(newton_update, max_iter=max_iter, gtol=gtol, xtol=xtol))
+    update = partial(_newton_update, max_iter=max_iter, gtol=gtol, xtol=xtol)
     state = newton_init(u0)
     passes, n = 0, None
     while int(state.status) == Status.RUNNING:
@@ -431,8 +505,9 @@ def _stream_newton(full_pass, u0, max_iter, gtol, xtol):
     return state, passes, n
 
 
-def _stream_minibatch(family, plan, source, x, u0, template, fixed, full_pass, key, std):
-    """Mini-batch optax epochs over the streamed chunks; returns the point to polish."""
+def _stream_minibatch(family, plan, source, x, u0, template, fixed, full_pass, key, std, meter):
+    """Mini-batch optax epochs over the streamed chunks (each a pass of
+    ``meter``); returns the point to polish."""
     (_, _, hess0), n = full_pass(u0)
     scale = curvature_scale(-hess0 / n)
     tx = plan.optimizer
@@ -455,7 +530,7 @@ def _stream_minibatch(family, plan, source, x, u0, template, fixed, full_pass, k
     z = jnp.zeros_like(u0)
     opt_state = tx.init(z)
     listed = isinstance(x, (list, tuple))
-    for e_key in jax.random.split(key, plan.epochs):
+    for epoch, e_key in enumerate(jax.random.split(key, plan.epochs), 1):
         order_key, row_key = jax.random.split(e_key)
         if source.indexable is not None:  # array or memmap: chunks in random order
             rows, total = source.rows, source.indexable.shape[0]
@@ -467,7 +542,7 @@ def _stream_minibatch(family, plan, source, x, u0, template, fixed, full_pass, k
             stream = iter(sub)
         else:  # a chunk iterator factory: its own order, rows shuffled within chunks
             stream = iter(source)
-        for i, (xc, wc, _) in enumerate(stream):
+        for i, (xc, wc, _) in enumerate(meter.counted(stream, f"epoch {epoch}/{plan.epochs}")):
             z, opt_state = chunk_steps(
                 z, opt_state, jnp.asarray(xc), jnp.asarray(wc), jax.random.fold_in(row_key, i)
             )

@@ -18,11 +18,19 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
-from typing import TypeVar, overload
+from typing import NamedTuple, TypeVar, overload
 
 from jaxmle.families.base import Family
 
-__all__ = ["family", "family_class", "family_names", "register", "resolve"]
+__all__ = [
+    "FamilyInfo",
+    "family",
+    "family_class",
+    "family_names",
+    "family_table",
+    "register",
+    "resolve",
+]
 
 _REGISTRY: dict[str, type[Family]] = {}
 
@@ -114,3 +122,50 @@ def resolve(fam) -> Family:
     raise TypeError(
         f"expected a family (e.g. jm.Gamma()) or a family name, got {type(fam).__name__}"
     )
+
+
+class FamilyInfo(NamedTuple):
+    """One registered family's parametrization, for tables (``jaxmle
+    families``, the README's table).
+
+    Attributes:
+        name: the registry name.
+        class_name: the class (``jm.<class_name>``).
+        params: ``(name, set)`` of each parameter; the set's description is
+            ``""`` where the constraints depend on the family's options.
+        density: the density or mass function, as text.
+        support: the data's support, as text.
+        scipy: the ``scipy.stats`` equivalent (``"none"``).
+        closed_form: whether the MLE has a closed form.
+    """
+
+    name: str
+    class_name: str
+    params: tuple[tuple[str, str], ...]
+    density: str
+    support: str
+    scipy: str
+    closed_form: bool
+
+
+def family_table() -> list[FamilyInfo]:
+    """The parametrization of every registered family, in registry order."""
+    rows = []
+    for name in family_names():
+        cls = family_class(name)
+        cons = cls.constraints
+        sets = isinstance(cons, dict)
+        params = tuple((p, cons[p].description if sets else "") for p in cls.param_names)
+        support = getattr(cls, "support", None)
+        rows.append(
+            FamilyInfo(
+                name=name,
+                class_name=cls.__name__,
+                params=params,
+                density=str(cls.density),
+                support=getattr(support, "description", "set by the options"),
+                scipy=cls.scipy_equivalent.text if cls.scipy_equivalent else "none",
+                closed_form=bool(cls.has_closed_form),
+            )
+        )
+    return rows

@@ -56,6 +56,7 @@ from jaxmle._engine.refit import RefitData
 from jaxmle.families.base import Family, flatten_params
 from jaxmle.inference.delta import Derived, on_boundary
 from jaxmle.linalg import sym_solve
+from jaxmle.progress import progress_bar
 from jaxmle.status import ConvergenceWarning, ModelWarning, Status
 
 __all__ = [
@@ -450,6 +451,8 @@ def refit_replicates(
     key: Any = 0,
     replicates_per_call: int | None = None,
     reasons: Sequence[str] = (),
+    progress: bool | None = None,
+    label: str = "",
 ) -> Iterator[ReplicateFits]:
     """Draw ``n`` replicates of each dataset of ``refit`` (kind
     ``"nonparametric"``: resampled observations, as multinomial weights;
@@ -462,7 +465,10 @@ def refit_replicates(
     Arguments are checked here; the replicates are made as the returned
     iterator is consumed, ``replicates_per_call`` at a time, in dataset order,
     with the PRNG key split once per call. Datasets with a reason in
-    ``reasons`` (see :func:`not_refitted`) get none.
+    ``reasons`` (see :func:`not_refitted`) get none. ``progress``: a bar over
+    the replicates (:mod:`jaxmle.progress`; ``label`` before it, by default
+    ``"<kind> bootstrap <family>"``), each call counted once its consumer
+    asks for the next.
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
         raise ValueError(f"n must be an integer >= 2, got {n!r}")
@@ -472,11 +478,13 @@ def refit_replicates(
         replicates_per_call = positive_int("replicates_per_call", replicates_per_call)
     return _replicate_chunks(
         family, params, free, method, refit, int(n), kind, as_key(key), replicates_per_call,
-        tuple(reasons),
+        tuple(reasons), progress, label or f"{kind} bootstrap {family.name}",
     )  # fmt: skip
 
 
-def _replicate_chunks(family, params, free, method, refit, n, kind, key, per_call, reasons):
+def _replicate_chunks(
+    family, params, free, method, refit, n, kind, key, per_call, reasons, progress, label
+):
     x, w = replicate_data(refit)
     batched = refit.batched
     xs = x if batched else x[None]
@@ -498,41 +506,48 @@ def _replicate_chunks(family, params, free, method, refit, n, kind, key, per_cal
     fixed, _ = check_fixed_init(family, refit.fixed or None, None, dtype)
     plan = make_plan(family, options, fixed, dtype)
     n_free = free_dimension(family, xs.shape[1:], dtype, fixed)
-    for d in range(b_data):
-        if d < len(reasons) and reasons[d]:
-            continue
-        xd = xs[d]
-        wd = None if ws is None else ws[d]
-        pd = {k: v[d] for k, v in pb.items()}
-        init = None
-        if (
-            method != "closed_form"
-            and opts.optimizer is None
-            and np.all([np.all(np.isfinite(np.asarray(pd[k]))) for k in free])
-        ):
-            init = {k: np.asarray(pd[k]) for k in free}
-        _, init_v = check_fixed_init(family, fixed, init, dtype)
-        for start in range(0, n, per_call):
-            m = min(per_call, n - start)
-            key, sub = jax.random.split(key)
-            # Every call draws and fits per_call replicates (one shape: one
-            # program); the last call keeps the first m.
-            if kind == "nonparametric":
-                wb = _resampled_weights(sub, wd, per_call, n_obs, dtype)
-                xb = jnp.broadcast_to(xd, (per_call, *xd.shape))
-            else:
-                xb = _model_draws(family, pd, sub, per_call, n_obs, np.dtype(dtype))
-                wb = _model_weights(wd, per_call, n_obs, dtype)
-            out = run_batch(
-                family, plan, xb, wb, init_v, fixed, key_for(plan, None), n_free, per_call
-            )
-            status = np.asarray(out.report.status)
-            est = {k: np.asarray(v) for k, v in out.estimates.params.items()}
-            # A degenerate resample (all values equal) counts when its
-            # estimate is exactly on the boundary (0 successes: p = 0).
-            exact = (status == Status.DEGENERATE) & on_boundary(family, est, free)
-            counted = (status == Status.CONVERGED) | exact
-            yield ReplicateFits(d, start, m, xb, wb, est, status, counted)
+    n_refit = sum(1 for d in range(b_data) if not (d < len(reasons) and reasons[d]))
+    bar = progress_bar(
+        n * n_refit, label, enabled=progress, unit="replicate",
+        steps=-(-n // per_call) * n_refit,
+    )  # fmt: skip
+    with bar:  # each call counted once the consumer asks for the next
+        for d in range(b_data):
+            if d < len(reasons) and reasons[d]:
+                continue
+            xd = xs[d]
+            wd = None if ws is None else ws[d]
+            pd = {k: v[d] for k, v in pb.items()}
+            init = None
+            if (
+                method != "closed_form"
+                and opts.optimizer is None
+                and np.all([np.all(np.isfinite(np.asarray(pd[k]))) for k in free])
+            ):
+                init = {k: np.asarray(pd[k]) for k in free}
+            _, init_v = check_fixed_init(family, fixed, init, dtype)
+            for start in range(0, n, per_call):
+                m = min(per_call, n - start)
+                key, sub = jax.random.split(key)
+                # Every call draws and fits per_call replicates (one shape: one
+                # program); the last call keeps the first m.
+                if kind == "nonparametric":
+                    wb = _resampled_weights(sub, wd, per_call, n_obs, dtype)
+                    xb = jnp.broadcast_to(xd, (per_call, *xd.shape))
+                else:
+                    xb = _model_draws(family, pd, sub, per_call, n_obs, np.dtype(dtype))
+                    wb = _model_weights(wd, per_call, n_obs, dtype)
+                out = run_batch(
+                    family, plan, xb, wb, init_v, fixed, key_for(plan, None), n_free, per_call
+                )
+                status = np.asarray(out.report.status)
+                est = {k: np.asarray(v) for k, v in out.estimates.params.items()}
+                # A degenerate resample (all values equal) counts when its
+                # estimate is exactly on the boundary (0 successes: p = 0).
+                exact = (status == Status.DEGENERATE) & on_boundary(family, est, free)
+                counted = (status == Status.CONVERGED) | exact
+                yield ReplicateFits(d, start, m, xb, wb, est, status, counted)
+                bar.update(m)
 
 
 def _warn_replicates(family, reasons, left_out, n, batched) -> None:
@@ -577,6 +592,7 @@ def bootstrap(
     replicates_per_call: int | None = None,
     *,
     skip: Sequence[str] = (),
+    progress: bool | None = None,
 ) -> BootstrapResult:
     """Refit ``n`` bootstrap replicates of the fit at ``params`` (made by
     ``method``) of ``refit``'s data; each dataset of a batch gets its own
@@ -594,6 +610,7 @@ def bootstrap(
         skip: per dataset, why its fit is not to be bootstrapped (``""``: it
             is); those datasets, and any whose estimate is not finite, get NaN
             replicates with a :class:`~jaxmle.ConvergenceWarning`.
+        progress: a progress bar over the replicates (:mod:`jaxmle.progress`).
 
     Example:
         >>> import numpy as np, jaxmle as jm
@@ -606,7 +623,7 @@ def bootstrap(
     reasons = not_refitted(params, free, skip, batched)
     chunks = refit_replicates(
         family, params, free, method, refit, n=n, kind=kind, key=key,
-        replicates_per_call=replicates_per_call, reasons=reasons,
+        replicates_per_call=replicates_per_call, reasons=reasons, progress=progress,
     )  # fmt: skip
     b_data = len(reasons)
     reps = {

@@ -539,6 +539,7 @@ def goodness_of_fit(
     replicates_per_call: int | None = None,
     skip: Sequence[str] = (),
     sorted_data: tuple[Any, Any] | None = None,
+    progress: bool | None = None,
 ) -> GofResult:
     """The goodness of fit of the fit at ``params`` (made by ``method``, with
     ``n_params`` free parameters) of ``refit``'s data. Called by
@@ -555,6 +556,8 @@ def goodness_of_fit(
         sorted_data: ``(x, w)``, the data sorted by value with their weights
             (``None``: unweighted), for a single continuous fit without
             ``n_boot``: the statistics skip their sort.
+        progress: a progress bar over the ``n_boot`` replicates
+            (:mod:`jaxmle.progress`).
 
     Raises:
         ValueError: a multivariate family, a family without a cdf (or, with
@@ -613,6 +616,7 @@ def goodness_of_fit(
         chunks = refit_replicates(
             family, params, free, method, rep_refit, n=int(n_boot), kind="parametric",
             key=key, replicates_per_call=replicates_per_call, reasons=reasons,
+            progress=progress, label=f"gof {family.name}",
         )  # fmt: skip
         try:
             for c in chunks:
