@@ -2,8 +2,9 @@
 text (header or not, delimiter sniffed), ``.npy`` and Parquet.
 
 :func:`open_data` looks at a file once (format, delimiter, header, column
-names) and :func:`read_columns` reads the requested columns in chunks of
-``CHUNK_ROWS`` rows, checking every cell as it goes: a cell that is not a
+names) and :func:`read_columns` reads the requested columns in chunks (blocks
+of ``TEXT_BLOCK_BYTES`` of text, parsed by numpy's C reader, or ``CHUNK_ROWS``
+rows of ``.npy`` and Parquet), checking every cell as it goes: a cell that is not a
 number is an error naming the file, its line and column; a missing cell (empty,
 ``NA``, ``NaN``, ``null``) is reported by line, or dropped with its row when
 asked. Numbers are parsed once. A numeric column larger than
@@ -23,7 +24,7 @@ import io
 import itertools
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -32,6 +33,7 @@ __all__ = [
     "CHUNK_ROWS",
     "IN_MEMORY_BYTES",
     "MISSING_TOKENS",
+    "TEXT_BLOCK_BYTES",
     "Column",
     "DataFile",
     "DataFileError",
@@ -39,8 +41,10 @@ __all__ = [
     "read_columns",
 ]
 
-# Rows parsed at a time (a text chunk of this many lines is parsed by numpy's C reader).
+# Rows of a .npy or Parquet file read at a time.
 CHUNK_ROWS = 1 << 18
+# Bytes of a text file parsed at a time by numpy's C reader (cut at a line end).
+TEXT_BLOCK_BYTES = 1 << 23
 # A numeric column past this many bytes goes to a temporary memory-mapped file.
 IN_MEMORY_BYTES = 1 << 31
 # Cells that mean "no value" (compared lower-cased, quotes and blanks stripped).
@@ -285,6 +289,7 @@ def read_columns(
     allow_missing: Sequence[str] = (),
     drop_missing: bool = False,
     chunk_rows: int = CHUNK_ROWS,
+    text_block_bytes: int = TEXT_BLOCK_BYTES,
     in_memory_bytes: int = IN_MEMORY_BYTES,
 ) -> tuple[list[Column], int]:
     """Read columns of ``data``: ``numbers`` as float64, ``labels`` as strings.
@@ -297,7 +302,8 @@ def read_columns(
             (censoring bounds: a missing bound is an open end).
         drop_missing: drop every row with a missing cell in another requested
             column (else such a cell is an error naming its lines).
-        chunk_rows: rows parsed at a time.
+        chunk_rows: rows of a ``.npy`` or Parquet file read at a time.
+        text_block_bytes: bytes of a text file parsed at a time (cut at a line end).
         in_memory_bytes: a numeric column larger than this is spilled to a
             temporary memory-mapped file.
 
@@ -313,7 +319,7 @@ def read_columns(
         _Request(data.index(n), n, True, True) for n in labels
     ]
     if data.kind == "text":
-        chunks = _text_chunks(data, requests, chunk_rows)
+        chunks = _text_chunks(data, requests, text_block_bytes)
     elif data.kind == "npy":
         chunks = _npy_chunks(data, requests, chunk_rows)
     else:
@@ -321,8 +327,8 @@ def read_columns(
     spills = [_Spill(in_memory_bytes) for r in requests if not r.labels]
     label_parts: list[list[np.ndarray]] = [[] for r in requests if r.labels]
     dropped = rows = 0
-    for cols, lines in chunks:
-        keep = np.ones(len(lines), bool)
+    for cols, locate in chunks:
+        keep = np.ones(len(cols[0]), bool)
         for r, values in zip(requests, cols, strict=False):
             if r.labels:
                 bad = np.array([v.strip().lower() in MISSING_TOKENS for v in values], bool)
@@ -332,12 +338,12 @@ def read_columns(
                 if inf.any():
                     i = int(np.flatnonzero(inf)[0])
                     _fail(
-                        f"{data.path}, {_where(data, lines[i])} column {r.name!r}: "
+                        f"{data.path}, {_where(data, locate()[i])} column {r.name!r}: "
                         f"{values[i]} is not a finite number"
                     )
             if bad.any() and not r.allow_missing:
                 if not drop_missing:
-                    where = _lines_text(data, lines[bad])
+                    where = _lines_text(data, locate()[bad])
                     _fail(
                         f"{data.path}: column {r.name!r} has {int(bad.sum())} missing cell(s) "
                         f"({where}); pass --drop-missing to leave those rows out"
@@ -376,62 +382,126 @@ def _lines_text(data: DataFile, lines: np.ndarray) -> str:
 
 
 def _text_chunks(
-    data: DataFile, requests: Sequence[_Request], chunk_rows: int
-) -> Iterator[tuple[list[np.ndarray], np.ndarray]]:
-    """Each chunk's columns and the file line number of each row."""
-    lines = _text_lines(data.path)
-    if data.header:
-        next(lines)
-    while True:
-        chunk = list(itertools.islice(lines, chunk_rows))
-        if not chunk:
-            return
-        numbers = np.fromiter((n for n, _ in chunk), np.int64, len(chunk))
-        texts = [t for _, t in chunk]
-        yield _parse_text(data, texts, numbers, requests), numbers
+    data: DataFile, requests: Sequence[_Request], block_bytes: int
+) -> Iterator[tuple[list[np.ndarray], Callable[[], np.ndarray]]]:
+    """Each block's columns (blocks of about ``block_bytes``, cut at line
+    ends), and a function giving each row's line number in the file
+    (computed only when a message needs it)."""
+    with open(data.path, "rb") as f:
+        line = 1  # the number of the block's first line
+        header = data.header  # still to be skipped: the first line holding data
+        carry = b""
+        while True:
+            more = f.read(block_bytes)
+            buf = carry + more
+            if not buf:
+                return
+            if line == 1 and buf.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark
+                buf = buf[3:]
+            cut = buf.rfind(b"\n") + 1 if more else len(buf)
+            if cut == 0:  # no line end yet: read on
+                carry = buf
+                continue
+            block, carry = buf[:cut], buf[cut:]
+            if b"\r" in block:  # Windows' and old Macs' line ends
+                block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            if header:
+                end = _header_end(block)
+                if end is None:  # only blank or comment lines so far
+                    line += block.count(b"\n")
+                    continue
+                line += block.count(b"\n", 0, end)
+                block, header = block[end:], False
+            if block.strip():
+                yield _parse_block(data, block, line, requests)
+            line += block.count(b"\n")
+            if not more:
+                return
 
 
-def _parse_text(
-    data: DataFile, texts: list[str], numbers: np.ndarray, requests: Sequence[_Request]
-) -> list[np.ndarray]:
-    """The requested columns of these lines: numpy's C reader when every cell
-    parses, else a cell-by-cell pass that keeps missing cells as NaN and
-    names the first bad cell."""
-    cols = [r.index for r in requests if not r.labels]
+def _header_end(block: bytes) -> int | None:
+    """Where the first line holding data (the header) ends in ``block``
+    (after its line end), or ``None``."""
+    start = 0
+    while start < len(block):
+        end = block.find(b"\n", start)
+        end = len(block) if end < 0 else end + 1
+        text = block[start:end].strip()
+        if text and not text.startswith(b"#"):
+            return end
+        start = end
+    return None
+
+
+def _data_lines(block: bytes, first: int) -> tuple[np.ndarray, list[str]]:
+    """The line numbers and texts of a block's lines that hold data."""
+    numbers, texts = [], []
+    for i, raw in enumerate(block.decode("utf-8", "replace").splitlines()):
+        stripped = raw.strip()
+        if stripped and not stripped.startswith("#"):
+            numbers.append(first + i)
+            texts.append(raw)
+    return np.asarray(numbers, np.int64), texts
+
+
+def _parse_block(
+    data: DataFile, block: bytes, first: int, requests: Sequence[_Request]
+) -> tuple[list[np.ndarray], Callable[[], np.ndarray]]:
+    """The requested columns of a block of lines starting at line ``first``:
+    numpy's C reader when every cell parses and every row has its cells, else
+    a cell-by-cell pass that keeps missing cells as NaN and names the first bad
+    cell by its line."""
+
+    def locate() -> np.ndarray:
+        return _data_lines(block, first)[0]
+
+    if b"#" not in block:  # comment lines and trailing comments: the careful pass
+        out = _parse_fast(data, block.decode("utf-8", "replace"), requests)
+        if out is not None:
+            return out, locate
+    numbers, texts = _data_lines(block, first)
+    return _parse_cells(data, texts, numbers, requests), lambda: numbers
+
+
+def _parse_fast(data: DataFile, text: str, requests: Sequence[_Request]) -> list[np.ndarray] | None:
+    """The columns by numpy's C reader, or ``None`` where a cell does not
+    parse or a row has the wrong number of cells (the careful pass says which)."""
+    numeric = [r.index for r in requests if not r.labels]
     try:
-        if cols:
+        parsed = None
+        if numeric:
             parsed = np.loadtxt(
-                texts, delimiter=data.delimiter, usecols=cols, ndmin=2, quotechar='"',
-                comments=None, dtype=np.float64,
+                io.StringIO(text), delimiter=data.delimiter, ndmin=2, quotechar='"',
+                comments=None, usecols=numeric, dtype=np.float64,
             )  # fmt: skip
-            if parsed.shape[0] != len(texts):
-                raise ValueError("rows lost")
-            _check_widths(data, texts, numbers)
-        else:
-            parsed = np.zeros((len(texts), 0))
     except ValueError:
-        return _parse_cells(data, texts, numbers, requests)
-    out, k = [], 0
-    split = None
+        return None
+    k = len(data.columns)
+    if data.delimiter is not None and '"' not in text:
+        rows = parsed.shape[0] if parsed is not None else None
+        if rows is None or text.count(data.delimiter) != rows * (k - 1):
+            return None
+    else:  # whitespace or quotes: count the cells of each line
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        if any(len(_split(ln, data.delimiter, data.path)) != k for ln in lines):
+            return None
+    out, j = [], 0
     for r in requests:
         if r.labels:
-            split = split or [_split(t, data.delimiter, data.path) for t in texts]
-            out.append(np.array([cells[r.index].strip() for cells in split], dtype=str))
+            labels = np.loadtxt(
+                io.StringIO(text), delimiter=data.delimiter, ndmin=2, quotechar='"',
+                comments=None, usecols=[r.index], dtype=str,
+            )  # fmt: skip
+            out.append(np.char.strip(labels[:, 0]))
         else:
-            out.append(parsed[:, k])
-            k += 1
+            out.append(parsed[:, j])
+            j += 1
     return out
 
 
 def _check_widths(data: DataFile, texts: list[str], numbers: np.ndarray) -> None:
-    """Every line has the header's number of cells (numpy's reader would
-    read a short row's columns from the wrong places only if it could)."""
-    if data.delimiter is None:
-        widths = np.fromiter((len(t.split()) for t in texts), np.int64, len(texts))
-    else:
-        widths = np.fromiter((t.count(data.delimiter) + 1 for t in texts), np.int64, len(texts))
-        if '"' in "".join(texts[:100]):  # quoted delimiters: count properly
-            widths = np.array([len(_split(t, data.delimiter, data.path)) for t in texts])
+    """Every line has the header's (or first row's) number of cells."""
+    widths = np.array([len(_split(t, data.delimiter, data.path)) for t in texts], np.int64)
     bad = np.flatnonzero(widths != len(data.columns))
     if bad.size:
         i = int(bad[0])
@@ -470,7 +540,7 @@ def _parse_cells(
 
 def _npy_chunks(
     data: DataFile, requests: Sequence[_Request], chunk_rows: int
-) -> Iterator[tuple[list[np.ndarray], np.ndarray]]:
+) -> Iterator[tuple[list[np.ndarray], Callable[[], np.ndarray]]]:
     arr = _load_npy(data.path)
     n = arr.shape[0]
     for start in range(0, n, chunk_rows):
@@ -482,7 +552,8 @@ def _npy_chunks(
             else:
                 v = np.asarray(part if arr.ndim == 1 else part[:, r.index])
             cols.append(v.astype(str) if r.labels else _as_float(data, r.name, v))
-        yield cols, np.arange(start + 1, start + part.shape[0] + 1)
+        rows = np.arange(start + 1, start + part.shape[0] + 1)
+        yield cols, lambda rows=rows: rows
 
 
 def _as_float(data: DataFile, name: str, v: np.ndarray) -> np.ndarray:
@@ -497,7 +568,7 @@ def _as_float(data: DataFile, name: str, v: np.ndarray) -> np.ndarray:
 
 def _parquet_chunks(
     data: DataFile, requests: Sequence[_Request], chunk_rows: int
-) -> Iterator[tuple[list[np.ndarray], np.ndarray]]:
+) -> Iterator[tuple[list[np.ndarray], Callable[[], np.ndarray]]]:
     import pyarrow as pa
 
     pf = _parquet_file(data.path)
@@ -517,5 +588,6 @@ def _parquet_chunks(
             values = np.array(values, np.float64)  # writable, nulls as NaN
             cols.append(values)
         m = batch.num_rows
-        yield cols, np.arange(start + 1, start + m + 1)
+        rows = np.arange(start + 1, start + m + 1)
+        yield cols, lambda rows=rows: rows
         start += m

@@ -332,8 +332,8 @@ def test_chunked_reading_and_spilling_give_the_same_numbers(tmp_path):
     path = write_csv(tmp_path / "d.csv", ["a", "x"], [np.arange(5000), x.tolist()])
     data = open_data(path)
     (whole,), _ = read_columns(data, ["x"])
-    (chunked,), _ = read_columns(data, ["x"], chunk_rows=333)
-    (spilled,), _ = read_columns(data, ["x"], chunk_rows=333, in_memory_bytes=8 * 1000)
+    (chunked,), _ = read_columns(data, ["x"], text_block_bytes=4096)
+    (spilled,), _ = read_columns(data, ["x"], text_block_bytes=4096, in_memory_bytes=8 * 1000)
     assert isinstance(spilled.values, np.memmap) and not isinstance(whole.values, np.memmap)
     np.testing.assert_array_equal(whole.values, x)
     np.testing.assert_array_equal(chunked.values, x)
@@ -348,7 +348,7 @@ def test_chunked_reading_and_spilling_give_the_same_numbers(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join(lines) + "\n")
     with pytest.raises(ValueError, match=r"line 4002, column 'x': 'oops' is not a number"):
-        read_columns(open_data(str(bad)), ["x"], chunk_rows=333)
+        read_columns(open_data(str(bad)), ["x"], text_block_bytes=4096)
 
 
 def test_the_reader_never_modifies_the_input(tmp_path, capsys):
@@ -391,3 +391,27 @@ def test_the_readme_three_commands_fit_a_csv_column_to_json_and_a_figure(tmp_pat
     assert doc["params"]["shape"] == pytest.approx(a, rel=1e-4)  # float32 by default
     assert doc["params"]["rate"] == pytest.approx(1 / scale, rel=1e-4)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+
+
+@pytest.mark.parametrize(
+    "content, numbers, bad_line",
+    [
+        (b"x\r1.5\r2.5\r\rabc\r", None, 5),  # old Mac line ends: lines still counted
+        (b"x\r\n1.5\r\n2.5\r\n", [1.5, 2.5], None),  # Windows
+        (b"\xef\xbb\xbf1.5\n2.5\n", [1.5, 2.5], None),  # a byte-order mark, no header
+        (b'"id","x"\n"a","1.5"\n"b","2.5"\n', [1.5, 2.5], None),  # quoted cells
+        (b"# units: hours\nx\n\n1.5\n# a note\n2.5\n", [1.5, 2.5], None),  # comments
+        (b"x\n1.5\n2.5\n" * 1 + b"2.5\n" * 3000 + b"oops\n", None, 3004),  # a later block
+    ],
+)
+def test_line_ends_marks_quotes_and_comments(tmp_path, content, numbers, bad_line):
+    path = tmp_path / "d.csv"
+    path.write_bytes(content)
+    data = open_data(str(path))
+    name = data.columns[-1]
+    if bad_line is None:
+        (col,), _ = read_columns(data, [name], text_block_bytes=1024)
+        np.testing.assert_array_equal(col.values, numbers)
+    else:
+        with pytest.raises(ValueError, match=rf"line {bad_line}, column 'x': '\w+' is not"):
+            read_columns(data, [name], text_block_bytes=1024)
