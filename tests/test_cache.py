@@ -113,7 +113,8 @@ def test_a_process_with_several_devices_loads_programs_for_one(tmp_path):
     """Loaded programs run on the one device they were compiled for (the
     loader would otherwise spread them over every device)."""
     cache = tmp_path / "cache"
-    env = {"JAXMLE_CACHE_DIR": str(cache), "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+    flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_force_host_platform_device_count=4"
+    env = {"JAXMLE_CACHE_DIR": str(cache), "XLA_FLAGS": flags}
     first = _run(**env)
     second = _run(**env)
     assert second["ok"] and second["compiles"] == 0 and second["params"] == first["params"]
