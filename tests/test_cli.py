@@ -86,6 +86,9 @@ def test_output_file_is_written_atomically_and_replaces_an_old_one(tmp_path, cap
     doc = json.loads(out.read_text())
     assert doc["family"] == "gamma" and doc["params"]["shape"] > 1.5
     assert sorted(os.listdir(tmp_path)) == ["d.csv", "fit.json"]  # no temporary file left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # a new file's mode, not mkstemp's 0600
     # A failure (an unknown family) leaves the old output untouched.
     assert main(["fit", path, "-f", "gama", "-o", str(out)]) == 2
     assert json.loads(out.read_text()) == doc
