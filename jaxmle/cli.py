@@ -367,12 +367,9 @@ def _pick_column(data, column: str | None) -> str:
         return column
     if len(data.columns) != 1:
         shown = ", ".join(repr(c) for c in data.columns[:10])
-        what = "one row" if not data.header and data.kind == "text" else "columns"
         raise CliError(
             f"{data.path} has {len(data.columns)} columns ({shown}); choose one with --column"
-            + (f" (is {what} of numbers meant as one column? write one value per line)"
-               if what == "one row" else "")
-        )  # fmt: skip
+        )
     return data.columns[0]
 
 
@@ -643,8 +640,7 @@ def _data_options(p: argparse.ArgumentParser, *, column_help: str) -> None:
 
 
 def _output_options(p: argparse.ArgumentParser, *, plot: bool = True) -> None:
-    out = p.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("-o", "--output", metavar="FILE", help="also write the JSON result to FILE")
     if plot:
         p.add_argument("--plot", metavar="PNG", help="save a diagnostic figure (.png/.pdf/.svg)")

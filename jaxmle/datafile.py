@@ -273,7 +273,8 @@ class _Spill:
 
 class _Request(NamedTuple):
     """What to read of one column: its position and name, whether it holds
-    labels (strings) rather than numbers, and whether missing cells are allowed."""
+    labels (strings, taken as they are) rather than numbers, and whether a
+    numeric column's missing cells are allowed (NaN)."""
 
     index: int
     name: str
@@ -329,18 +330,17 @@ def read_columns(
     dropped = rows = 0
     for cols, locate in chunks:
         keep = np.ones(len(cols[0]), bool)
-        for r, values in zip(requests, cols, strict=False):
-            if r.labels:
-                bad = np.array([v.strip().lower() in MISSING_TOKENS for v in values], bool)
-            else:
-                bad = np.isnan(values)
-                inf = np.isinf(values)
-                if inf.any():
-                    i = int(np.flatnonzero(inf)[0])
-                    _fail(
-                        f"{data.path}, {_where(data, locate()[i])} column {r.name!r}: "
-                        f"{values[i]} is not a finite number"
-                    )
+        for r, values in zip(requests, cols, strict=True):
+            if r.labels:  # any text is a label (an empty one too)
+                continue
+            bad = np.isnan(values)
+            inf = np.isinf(values)
+            if inf.any():
+                i = int(np.flatnonzero(inf)[0])
+                _fail(
+                    f"{data.path}, {_where(data, locate()[i])} column {r.name!r}: "
+                    f"{values[i]} is not a finite number"
+                )
             if bad.any() and not r.allow_missing:
                 if not drop_missing:
                     where = _lines_text(data, locate()[bad])

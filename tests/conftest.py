@@ -82,11 +82,10 @@ def compile_counter():
 # inside LLVM (a segfault in a compile, an abort in a load). When a module ends with
 # more than RELEASE_FROM regions mapped, jaxmle's and JAX's executables are let go
 # (later modules load what they need from the program store); a module that leaves
-# more than FAIL_FROM mapped fails its teardown. ``MAP_PEAK`` records the peak.
+# more than FAIL_FROM mapped fails its teardown.
 
 RELEASE_FROM = 30_000
 FAIL_FROM = 56_000
-MAP_PEAK = [0]
 
 
 def _mapped_regions() -> int:
@@ -101,7 +100,6 @@ def _mapped_regions() -> int:
 def _release_executables_when_many_are_mapped():
     yield
     regions = _mapped_regions()
-    MAP_PEAK[0] = max(MAP_PEAK[0], regions)
     if regions > RELEASE_FROM:
         from jaxmle._engine.compile import release_executables
 

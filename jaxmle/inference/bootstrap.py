@@ -506,15 +506,13 @@ def _replicate_chunks(
     fixed, _ = check_fixed_init(family, refit.fixed or None, None, dtype)
     plan = make_plan(family, options, fixed, dtype)
     n_free = free_dimension(family, xs.shape[1:], dtype, fixed)
-    n_refit = sum(1 for d in range(b_data) if not (d < len(reasons) and reasons[d]))
+    refitted = [d for d in range(b_data) if not (d < len(reasons) and reasons[d])]
     bar = progress_bar(
-        n * n_refit, label, enabled=progress, unit="replicate",
-        steps=-(-n // per_call) * n_refit,
+        n * len(refitted), label, enabled=progress, unit="replicate",
+        steps=-(-n // per_call) * len(refitted),
     )  # fmt: skip
     with bar:  # each call counted once the consumer asks for the next
-        for d in range(b_data):
-            if d < len(reasons) and reasons[d]:
-                continue
+        for d in refitted:
             xd = xs[d]
             wd = None if ws is None else ws[d]
             pd = {k: v[d] for k, v in pb.items()}
