@@ -12,7 +12,10 @@ over the private engine (``_engine``) over ``solvers`` over ``families`` over
 ``reduction``/``status``.
 """
 
-from jaxmle import plot as plot  # matplotlib loads on the first plot, not here
+from jaxmle import (
+    multihost as multihost,  # several processes with jax.distributed
+    plot as plot,  # matplotlib loads on the first plot, not here
+)
 
 # Every family class (jm.Gamma, jm.StudentT, ...), the registry and the base.
 from jaxmle.families import *  # noqa: F403

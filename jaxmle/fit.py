@@ -22,6 +22,13 @@ import jax
 import numpy as np
 import optax
 
+from jaxmle._engine.hosts import (
+    LocalRows,
+    check_global_weights,
+    local_block,
+    raise_first_error,
+    spans_processes,
+)
 from jaxmle._engine.outcome import check_outcome
 from jaxmle._engine.output import Estimates, finish, in_order, n_free_params
 from jaxmle._engine.plan import (
@@ -154,9 +161,12 @@ def fit(
         >>> bool(res.converged), round(float(res.params["shape"]), 1)
         (True, 2.0)
     """
-    family, x = with_censoring(resolve(fam), x)
+    family = resolve(fam)
     check_cov_type(cov_type)
     options = _options(method, optimizer, max_iter, tol, chunk_size, batch_size, epochs)
+    if isinstance(x, LocalRows):  # this host's part of data spread over processes
+        return _fit_local_rows(family, x, weights, options, init, fixed, key, cov_type, progress)
+    family, x = with_censoring(family, x)
     bounded = options.chunk_size is not None or options.batch_size is not None
     stats_from_host = (
         family.has_statistics
@@ -188,7 +198,10 @@ def fit(
     bucketed = devices is None and not is_sharded(x)
     xv, n_data = prepare_data(family, x, bucketed=bucketed)
     dtype = np.dtype(xv.dtype)
-    w = validate_weights(weights, n_data, dtype)
+    if spans_processes(weights):
+        w = check_global_weights(weights, n_data, dtype)
+    else:
+        w = validate_weights(weights, n_data, dtype)
     # Small data always carry weights, so that a length that fills its bucket
     # exactly shares the bucket's program; large data only when padded.
     w = pad_weights(w, n_data, xv.shape[0], dtype, always=bucketed and n_data <= _ALWAYS_WEIGHTED)
@@ -217,7 +230,11 @@ def fit(
             family, plan, xv, w, init_v, fit_fixed, key
         )
     if int(n_invalid) > 0:
-        check_data_values(family, np.asarray(x))
+        if spans_processes(xv):  # each process checks its own rows (counted from 0)
+            rows, _ = local_block(xv)
+            raise_first_error(lambda: check_data_values(family, rows))
+        else:
+            check_data_values(family, np.asarray(x))
         raise ValueError(  # (the host check above explains every case it knows)
             f"x has {int(n_invalid)} value(s) that the device found non-finite or outside "
             f"the support of {family.name} ({family.support.description})"
@@ -228,8 +245,36 @@ def fit(
     out, estimates = check_outcome(family, out, estimates, xv, w, n_data)
     refit = RefitData(x=xv, w=w, fixed=fixed_v, options=options)
     n_held = sum(int(np.size(v)) for v in held.values())
-    result = _result(family, plan.method, fixed_v, out, xv, refit, estimates, n_held)
+    diagnosed = None if spans_processes(xv) else xv  # (the diagnoses read the data on the host)
+    result = _result(family, plan.method, fixed_v, out, diagnosed, refit, estimates, n_held)
     return with_cov_type(result, fixed_v, xv, w, cov_type)
+
+
+def _fit_local_rows(
+    family: Family, x: LocalRows, weights, options, init, fixed, key, cov_type, progress
+) -> FitResult:
+    """``jm.fit`` of data spread over the processes of a ``jax.distributed``
+    run, each streaming its own rows (``x.data``); the passes' sums are added
+    over processes, so every process gets the same fit."""
+    if weights is not None:
+        raise TypeError("give the weights of local rows with them: local_rows(x, weights=...)")
+    if cov_type != "observed":
+        raise ValueError(
+            f"cov_type={cov_type!r} needs the data in memory; fits of local rows give the "
+            "observed information"
+        )
+    if options.batch_size is not None or options.optimizer is not None:
+        raise ValueError(
+            "local rows are fitted with exact passes (method='auto', 'newton' or "
+            "'closed_form'); mini-batch and optax methods run on one process"
+        )
+    streamed = fit_stream(
+        family, x.data, x.weights, options, init, fixed, key, progress, across_processes=True
+    )
+    return _result(
+        family, streamed.plan.method, streamed.fixed, streamed.output, None, None,
+        streamed.estimates,
+    )  # fmt: skip
 
 
 def _boundary_holds(family: Family, plan, fixed, x, w, dtype) -> dict[str, Any]:

@@ -7,11 +7,13 @@ flags the invalid ones; the notes and the errors are made here, on the host.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
+import jax
 import numpy as np
 import optax
 
@@ -24,6 +26,7 @@ from jaxmle._engine.batch import (
     run_batch,
 )
 from jaxmle._engine.batch_input import Origin, batch_arrays
+from jaxmle._engine.hosts import gather_rows, gather_texts, local_block, spans_processes
 from jaxmle._engine.plan import (
     FitOptions,
     check_fixed_init,
@@ -115,10 +118,7 @@ def fit_many(
         (100, (100,), True)
     """
     family, x = with_censoring(resolve(fam), x)
-    return _fit_many(
-        family,
-        x,
-        Origin(),
+    options = dict(
         mask=mask,
         weights=weights,
         method=method,
@@ -133,6 +133,60 @@ def fit_many(
         chunk_size=chunk_size,
         progress=progress,
     )
+    if spans_processes(x):
+        return _fit_many_across_processes(family, x, **options)
+    return _fit_many(family, x, Origin(), **options)
+
+
+def _fit_many_across_processes(
+    family: Family, x: jax.Array, *, mask: Any, weights: Any, on_invalid: str, **options: Any
+) -> ManyFitResult:
+    """:func:`fit_many` of a global array whose datasets (first axis) are
+    spread over the processes of a ``jax.distributed`` run: each process fits
+    its own datasets, then the results are gathered, so every process holds
+    all of them in the datasets' order (``refit`` is not kept: each process
+    holds only its own data). Invalid datasets are named in every process."""
+    if on_invalid not in ON_INVALID:
+        raise ValueError(f"on_invalid must be 'raise' or 'flag', got {on_invalid!r}")
+    local_x, index = local_block(x)
+
+    def local_of(name: str, a: Any) -> Any:
+        if a is None:
+            return None
+        if not spans_processes(a) or a.shape[:2] != x.shape[:2]:
+            raise TypeError(
+                f"{name} of datasets spread over processes must be a global array like x, "
+                f"shape {x.shape[:2]}"
+            )
+        return local_block(a)[0]
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        local = _fit_many(
+            family,
+            local_x,
+            Origin(),
+            mask=local_of("mask", mask),
+            weights=local_of("weights", weights),
+            on_invalid="flag",
+            **options,
+        )
+    for w in caught:  # (the convergence warning is made again below, with global indices)
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    leaves, treedef = jax.tree.flatten(local)
+    order = np.argsort(gather_rows(index), kind="stable")
+    leaves = [np.asarray(a)[order] for a in gather_rows(leaves)]
+    notes = [n for texts in gather_texts(list(local.note)) for n in texts]
+    result = dataclasses.replace(
+        jax.tree.unflatten(treedef, leaves), note=tuple(notes[i] for i in order), refit=None
+    )
+    status = np.asarray(result.status)
+    invalid = np.flatnonzero(status == Status.INVALID_DATA)
+    if invalid.size and on_invalid == "raise":
+        raise _invalid_error(Origin(), invalid, status.size, result.note)
+    _warn_unconverged(family, Origin(), status, stacklevel=4)
+    return result
 
 
 def _fit_many(
@@ -313,28 +367,36 @@ def _result(
         row = np.asarray(data)
         row = row if w is None else row[w > 0]
         notes[i] = f"every observation equals {np.array2string(row[0], precision=6)}"
-    kind = origin.kind
     if invalid.any() and on_invalid == "raise":
-        bad = np.flatnonzero(invalid)
-        raise ValueError(
-            f"{bad.size} of {invalid.size} {kind} are invalid ({kind} {_shown(origin, bad)}); "
-            f"{origin.name(int(bad[0]))}: {notes[bad[0]]}. Fix or drop them, or pass "
-            "on_invalid='flag' to fit the others and get NaN for these"
-        )
+        raise _invalid_error(origin, np.flatnonzero(invalid), invalid.size, notes)
     free = free_names(family, fixed_v)
     res = ManyFitResult.from_output(
         family, method, free, n_free, out, out.estimates, refit, note=tuple(notes)
     )
-    status = np.asarray(res.status)
+    _warn_unconverged(family, origin, np.asarray(res.status), stacklevel=5)
+    return res
+
+
+def _invalid_error(origin: Origin, bad: np.ndarray, total: int, notes) -> ValueError:
+    """The error for the invalid datasets ``bad`` of ``total``."""
+    kind = origin.kind
+    return ValueError(
+        f"{bad.size} of {total} {kind} are invalid ({kind} {_shown(origin, bad)}); "
+        f"{origin.name(int(bad[0]))}: {notes[bad[0]]}. Fix or drop them, or pass "
+        "on_invalid='flag' to fit the others and get NaN for these"
+    )
+
+
+def _warn_unconverged(family: Family, origin: Origin, status: np.ndarray, stacklevel: int):
+    """A :class:`ConvergenceWarning` naming the fits that did not converge."""
     failed = np.flatnonzero(~np.isin(status, [Status.CONVERGED, Status.INVALID_DATA]))
     if failed.size:
         warnings.warn(
             f"{family.name}: {failed.size} of {status.size} fits did not converge "
-            f"({kind} {_shown(origin, failed)}); see res.message",
+            f"({origin.kind} {_shown(origin, failed)}); see res.message",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
-    return res
 
 
 def _invalid_note(family, given: tuple[Any, Any, Any], n_bad, n_seen, n_free) -> str:

@@ -21,6 +21,15 @@ chunks whatever the size of the data. Three solvers run this way:
 Data values are checked on the device in every pass; the first offending
 chunk is explained on the host.
 
+**Several processes** (``across_processes``, :func:`jaxmle.multihost.local_rows`):
+each process of a ``jax.distributed`` run streams its own rows; after every
+pass the O(p^2) sums (value, gradient, Hessian or sufficient statistics, the
+count, the number of bad values) are added over processes
+(:mod:`jaxmle._engine.hosts`), and the fit's units and starting point come
+from process 0's first chunk, so every process holds the same totals and
+takes the same steps. Bad values are reported by the process that holds them,
+with its host and its row, in every process.
+
 Progress (``progress=``, :mod:`jaxmle.progress`): one bar per fit counts the
 chunks of every pass as they are dispatched (no wait for the device), with the
 pass and the chunk within it after the bar (``pass 3, chunk 5/10``); its total
@@ -38,6 +47,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxmle._engine.hosts import broadcast_from_first, raise_first_error, sum_over_processes
 from jaxmle._engine.output import Estimates, FitOutput, newton_report
 from jaxmle._engine.plan import (
     FitOptions,
@@ -307,11 +317,15 @@ def _kahan_add(acc, comp, t):
 
 
 def _stream_sum(
-    source: ChunkSource, program: Callable, meter: _Meter | None = None
+    source: ChunkSource,
+    program: Callable,
+    meter: _Meter | None = None,
+    across_processes: bool = False,
 ) -> tuple[Any, Any]:
     """Sum ``program(x_chunk, w_chunk) -> (sums, n, n_bad)`` over all chunks,
-    compensated on the device (one pass of ``meter``); raise on invalid data,
-    naming the first bad values by their row in the whole data (and their chunk)."""
+    compensated on the device (one pass of ``meter``), and over the processes
+    when ``across_processes``; raise on invalid data, naming the first bad
+    values by their row in the whole data (and their chunk; and their process)."""
     meter = _Meter() if meter is None else meter
     acc = comp = None
     # A one-shot iterator cannot be read again to explain bad values: each
@@ -335,17 +349,31 @@ def _stream_sum(
     if suspect is None and pending is not None and int(pending[1]) > 0:
         suspect = pending[0]
     sums, n, bad = jax.tree.map(jnp.subtract, acc, comp)
-    if int(bad) > 0:
+    local_bad = int(bad)
+    if across_processes:
+        sums, n, bad = jax.tree.map(jnp.asarray, sum_over_processes((sums, n, bad)))
+
+    def explain() -> None:
+        if local_bad == 0:
+            return
         if source.reiterable:  # explain the first offending part, by the data's rows
             for part in source.parts():
                 part.check(source.family)
         elif suspect is not None:
             suspect.check(source.family)
         raise ValueError(
-            f"x has {int(bad)} value(s) that are NaN, infinite or outside the support of "
+            f"x has {local_bad} value(s) that are NaN, infinite or outside the support of "
             f"{source.family.name} ({source.family.support.description})"
         )
+
+    if int(bad) > 0:
+        (raise_first_error if across_processes else _call)(explain)
+        raise ValueError(f"x has {int(bad)} invalid value(s)")  # (explained above)
     return sums, n
+
+
+def _call(fn: Callable[[], None]) -> None:
+    fn()
 
 
 class StreamFit(NamedTuple):
@@ -358,6 +386,17 @@ class StreamFit(NamedTuple):
     estimates: Estimates | None = None
 
 
+class _Prepared(NamedTuple):
+    """A streamed fit, checked and planned before its passes."""
+
+    source: ChunkSource
+    first: np.ndarray
+    plan: FitPlan
+    fixed: dict[str, jax.Array]
+    init: dict[str, jax.Array]
+    one_pass: bool
+
+
 def fit_stream(
     family: Family,
     x: Any,
@@ -367,9 +406,49 @@ def fit_stream(
     fixed: Any,
     key: Any,
     progress: bool | None = None,
+    across_processes: bool = False,
 ) -> StreamFit:
     """``jm.fit`` on a streamed source; see the module docstring (``progress``:
-    a bar over the chunks of every pass, see :mod:`jaxmle.progress`)."""
+    a bar over the chunks of every pass, see :mod:`jaxmle.progress`;
+    ``across_processes``: ``x`` is this process's part of the data)."""
+    found: list[_Prepared] = []
+
+    def prepare() -> None:
+        found.append(_prepare(family, x, weights, options, init, fixed))
+
+    if across_processes:  # an error of one process is raised in all, never alone
+        raise_first_error(prepare)
+    else:
+        prepare()
+    source, first, plan, fixed_v, init_v, one_pass = found[0]
+    if across_processes:  # the same units and start everywhere: process 0's chunk
+        first = _first_of_process_zero(first, source.rows)
+    per_pass = _parts_per_pass(source, x)
+    bar = progress_bar(
+        per_pass if one_pass else None,
+        f"fit {family.name}",
+        enabled=progress,
+        unit="chunk",
+        steps=per_pass if one_pass else None,
+    )
+    with bar:
+        return _fit_passes(
+            family, x, source, plan, first, np.dtype(source.dtype), init_v, fixed_v, key,
+            _Meter(bar, per_pass), across_processes,
+        )  # fmt: skip
+
+
+def _first_of_process_zero(first: np.ndarray, rows: int) -> np.ndarray:
+    """Process 0's first chunk, in every process (padded to ``rows`` rows for
+    the exchange, which needs one shape everywhere)."""
+    buffer = np.concatenate([first, np.repeat(first[:1], rows - first.shape[0], axis=0)])
+    length = broadcast_from_first(np.asarray(first.shape[0], np.int64))
+    return broadcast_from_first(buffer)[: int(length)]
+
+
+def _prepare(family: Family, x: Any, weights: Any, options: FitOptions, init, fixed) -> _Prepared:
+    """The source, its first chunk and the plan of a streamed fit, with the
+    data's layout, the fixed and starting values checked."""
     # One pass of sufficient statistics costs a dispatch per chunk: bigger chunks.
     rows = options.chunk_size or options.batch_size
     rows = rows or (_STATISTICS_ROWS if family.has_statistics else default_chunk())
@@ -406,22 +485,14 @@ def fit_stream(
             "one-shot iterator: pass a list of chunks, an array or memmap, or a "
             "function that returns a fresh iterator of chunks"
         )
-    per_pass = _parts_per_pass(source, x)
-    bar = progress_bar(
-        per_pass if one_pass else None,
-        f"fit {family.name}",
-        enabled=progress,
-        unit="chunk",
-        steps=per_pass if one_pass else None,
-    )
-    with bar:
-        return _fit_passes(
-            family, x, source, plan, first, dtype, init_v, fixed_v, key, _Meter(bar, per_pass)
-        )
+    return _Prepared(source, first, plan, fixed_v, init_v, one_pass)
 
 
-def _fit_passes(family, x, source, plan, first, dtype, init_v, fixed_v, key, meter) -> StreamFit:
-    """The passes of :func:`fit_stream` over ``source`` (counted by ``meter``)."""
+def _fit_passes(
+    family, x, source, plan, first, dtype, init_v, fixed_v, key, meter, across_processes
+) -> StreamFit:
+    """The passes of :func:`fit_stream` over ``source`` (counted by ``meter``;
+    summed over processes when ``across_processes``)."""
     passes = 0
     # The fit's units (:mod:`jaxmle._engine.standardize`), from the first chunk.
     units = _first_units(family, jnp.asarray(first))
@@ -433,7 +504,7 @@ def _fit_passes(family, x, source, plan, first, dtype, init_v, fixed_v, key, met
         # Statistics about the centre of the first chunk, in the fit's units.
         stat_units = units if std is not None or units is None else units.identity()
         program = partial(_chunk_statistics, family, std, stat_units)
-        sums, n = _stream_sum(source, program, meter)
+        sums, n = _stream_sum(source, program, meter, across_processes)
         out, estimates = solve_finished_program(family, plan, sums, n, init_v, fixed_v, stat_units)
         return StreamFit(out, plan, fixed_v, estimates)
     free = free_names(family, fixed_v)
@@ -448,7 +519,7 @@ def _fit_passes(family, x, source, plan, first, dtype, init_v, fixed_v, key, met
 
     def full_pass(u, order=2):
         program = partial(_chunk_derivatives, family, order, u, u_start, fixed_s, std)
-        return _stream_sum(source, program, meter)
+        return _stream_sum(source, program, meter, across_processes)
 
     if plan.path == "minibatch":
         u0 = _stream_minibatch(
