@@ -106,3 +106,12 @@ def _release_executables_when_many_are_mapped():
         release_executables()
         jax.clear_caches()
     assert regions < FAIL_FROM, f"{regions} memory regions mapped after this module"
+
+
+# ---- scheduling -------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that start several processes run first: they are the longest, and
+    a long test at the end of a worker's queue would stretch the whole run."""
+    items.sort(key=lambda item: item.get_closest_marker("processes") is None)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from multihost_worker import (
     BAD_ROW,
+    FAMILIES,
     N_ROWS,
     gamma_datasets,
     weibull_sample,
@@ -57,23 +58,25 @@ def _assert_same(found: dict, ref, rtol=1e-10):
     assert np.all(found["converged"])
 
 
-def _check_fits(found: list[dict], references, processes: int):
+def _check_fits(found: list[dict], references, processes: int, families):
     assert [f["process"] for f in found] == list(range(processes))
     assert all(f["processes"] == processes and f["devices"] == processes for f in found)
     # Uneven rows were padded with weight-0 rows to a common count.
     assert found[0]["global_rows"] == -(-N_ROWS // processes) * processes
-    for name in ("gamma", "weibull", "student_t", "fit_many"):
+    assert all(f["compiles_of_a_second_fit"] == 0 for f in found)
+    for name in (*families, "fit_many"):
         for f in found:
             _assert_same(f[name], references[name])
         # Every process holds the bitwise-same numbers.
         assert all(f[name] == found[0][name] for f in found), name
 
 
+@pytest.mark.processes
 def test_two_processes_fit_stream_and_report_bad_data(tmp_path, references):
     data = tmp_path / "weibull.f64"
     weibull_sample().tofile(data)
     found = _found(tmp_path, _run(tmp_path, "full", 2, data))
-    _check_fits(found, references, 2)
+    _check_fits(found, references, 2, FAMILIES["full"])
     # Each process streamed its own row range of the file; the sums of every
     # pass were added over the processes.
     for f in found:
@@ -90,11 +93,13 @@ def test_two_processes_fit_stream_and_report_bad_data(tmp_path, references):
         assert f["flagged_converged"] == [True] * 4 + [False] + [True] * 3
 
 
+@pytest.mark.processes
 def test_four_processes(tmp_path, references):
     found = _found(tmp_path, _run(tmp_path, "fits", 4))
-    _check_fits(found, references, 4)
+    _check_fits(found, references, 4, FAMILIES["fits"])
 
 
+@pytest.mark.processes
 def test_a_process_that_dies_stops_the_others(tmp_path):
     finished = _run(tmp_path, "die", 2, timeout=4, budget=120, data_file=None)
     assert finished[1].returncode == 3
@@ -105,6 +110,7 @@ def test_a_process_that_dies_stops_the_others(tmp_path):
     assert "unhealthy" in survivor.stderr or "heartbeat" in survivor.stderr.lower()
 
 
+@pytest.mark.processes
 def test_a_process_that_never_joins_stops_the_others(tmp_path):
     env = {
         **os.environ,

@@ -9,13 +9,15 @@ O(p^2) partial sums cross devices, once per pass.
 Give the data as a ``jax.Array`` sharded along its first axis (for example
 ``jax.device_put(x, NamedSharding(mesh, P("data")))``), or pass
 ``devices=jax.devices()`` to ``jm.fit``, which shards it evenly (padding with
-zero-weight copies of the first observation). On several hosts, call
-``jax.distributed.initialize()`` on each first and build the global array
-with ``jax.make_array_from_process_local_data``; the fit is the same program.
+zero-weight copies of the first observation). On several hosts (every
+process joined by :func:`jaxmle.multihost.initialize`), the global array of
+:func:`jaxmle.multihost.global_rows` spans every host's devices; the fit is
+the same program, compiled once per (family, plan, mesh) and input shapes.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from typing import Any
 
@@ -118,23 +120,37 @@ def fit_sharded(
 
     free = free_names(family, fixed)
     # The fit's units, from the global array (every device uses the same).
-    std = jax.jit(standardization, static_argnums=0)(family, x)
+    std = _standardization(family, x)
     if plan.path == "closed_form":  # Newton from the closed form on the global array
-        estimate = jax.jit(_in_data_units, static_argnums=(0, 1))(family, "closed_form", x, w, std)
+        estimate = _in_data_units_program(family, "closed_form", x, w, std)
         init = {k: estimate[k] for k in free}
         plan = newton_plan(plan, family, x.dtype)
         if plan.path == "statistics":  # the start is the estimate: Newton on the data
             plan = replace(plan, path="newton")
     elif plan.path == "newton":
-        start = jax.jit(_in_data_units, static_argnums=(0, 1))(family, "init", x, w, std)
+        start = _in_data_units_program(family, "init", x, w, std)
         init = {**{k: start[k] for k in free}, **init}
     init = {k: jnp.asarray(v, x.dtype) for k, v in init.items()}
+    return _sharded_program(family, plan, mesh, axis)(x, w, (init, fixed, key, std))
+
+
+_standardization = jax.jit(standardization, static_argnums=0)
+_in_data_units_program = jax.jit(_in_data_units, static_argnums=(0, 1))
+
+
+@functools.lru_cache(maxsize=64)
+def _sharded_program(family: Family, plan: FitPlan, mesh: Mesh, axis: str):
+    """The fit program over ``mesh``, each device reducing its shard of the
+    data: one jitted function per (family, plan, mesh), so a second fit of the
+    same shapes runs the executable compiled by the first. The starting
+    values, fixed values, key and units are arguments (the same on every
+    device), not constants of the program."""
 
     def psum(tree):
         return jax.tree.map(lambda t: jax.lax.psum(t, axis), tree)
 
-    def local(xs, ws):
+    def local(xs, ws, given):
+        init, fixed, key, std = given
         return fit_body(family, plan, xs, ws, init, fixed, key, reduce=psum, standard=std)
 
-    program = jax.jit(_shard_map(local, mesh, in_specs=(P(axis), P(axis)), out_specs=P()))
-    return program(x, w)
+    return jax.jit(_shard_map(local, mesh, in_specs=(P(axis), P(axis), P()), out_specs=P()))
