@@ -26,7 +26,13 @@ from jaxmle._engine.batch import (
     run_batch,
 )
 from jaxmle._engine.batch_input import Origin, batch_arrays
-from jaxmle._engine.hosts import gather_rows, gather_texts, local_block, spans_processes
+from jaxmle._engine.hosts import (
+    gather_rows,
+    gather_texts,
+    local_block,
+    raise_first_error,
+    spans_processes,
+)
 from jaxmle._engine.plan import (
     FitOptions,
     check_fixed_init,
@@ -160,17 +166,25 @@ def _fit_many_across_processes(
             )
         return local_block(a)[0]
 
+    fitted: list[ManyFitResult] = []
+
+    def fit_local() -> None:  # (an error of one process is raised in all of them)
+        fitted.append(
+            _fit_many(
+                family,
+                local_x,
+                Origin(),
+                mask=local_of("mask", mask),
+                weights=local_of("weights", weights),
+                on_invalid="flag",
+                **options,
+            )
+        )
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        local = _fit_many(
-            family,
-            local_x,
-            Origin(),
-            mask=local_of("mask", mask),
-            weights=local_of("weights", weights),
-            on_invalid="flag",
-            **options,
-        )
+        raise_first_error(fit_local)
+    local = fitted[0]
     for w in caught:  # (the convergence warning is made again below, with global indices)
         if not issubclass(w.category, ConvergenceWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
