@@ -189,7 +189,7 @@ def _fit_many_across_processes(
         if not issubclass(w.category, ConvergenceWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     leaves, treedef = jax.tree.flatten(local)
-    order = np.argsort(gather_rows(index), kind="stable")
+    order = np.argsort(gather_rows(index.astype(np.int32)), kind="stable")
     leaves = [np.asarray(a)[order] for a in gather_rows(leaves)]
     notes = [n for texts in gather_texts(list(local.note)) for n in texts]
     result = dataclasses.replace(

@@ -45,7 +45,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from jaxmle._engine.hosts import (
     LocalRows,
-    gather_rows,
+    gather_counts,
     process_count,
     process_index,
     raise_first_error,
@@ -176,7 +176,7 @@ def global_rows(local_x: Any, local_weights: Any = None) -> tuple[jax.Array, jax
             )
 
     raise_first_error(check)
-    counts = gather_rows(np.asarray([rows.shape[0]], np.int64))
+    counts = gather_counts(rows.shape[0])
     n_local_devices = jax.local_device_count()
     most = -(-int(counts.max()) // n_local_devices) * n_local_devices
     if weights is None and (counts == most).all():

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
 
 from jaxmle._engine.validation import convert, locate
 
@@ -35,6 +36,7 @@ __all__ = [
     "LocalRows",
     "broadcast_from_first",
     "check_global_weights",
+    "gather_counts",
     "gather_rows",
     "gather_texts",
     "local_block",
@@ -75,8 +77,6 @@ def spans_processes(x: Any) -> bool:
 
 def _allgather(tree: Any) -> Any:
     """``tree`` of every process, stacked along a new leading process axis (numpy)."""
-    from jax.experimental import multihost_utils
-
     return jax.tree.map(np.asarray, multihost_utils.process_allgather(tree, tiled=False))
 
 
@@ -101,9 +101,17 @@ def broadcast_from_first(x: np.ndarray) -> np.ndarray:
     everywhere)."""
     if process_count() == 1:
         return x
-    from jax.experimental import multihost_utils
-
     return np.asarray(multihost_utils.broadcast_one_to_all(np.asarray(x)))
+
+
+def gather_counts(n: int) -> np.ndarray:
+    """Every process's count ``n`` (an ``int64`` array indexed by process),
+    exchanged as two 31-bit halves (JAX without ``jax_enable_x64`` has no
+    64-bit integers to send)."""
+    if process_count() == 1:
+        return np.asarray([n], np.int64)
+    halves = _allgather(np.asarray([n >> 31, n & (2**31 - 1)], np.int32)).astype(np.int64)
+    return (halves[:, 0] << 31) + halves[:, 1]
 
 
 def gather_rows(tree: Any) -> Any:
@@ -112,8 +120,7 @@ def gather_rows(tree: Any) -> Any:
     if process_count() == 1:
         return tree
     leaves, treedef = jax.tree.flatten(jax.tree.map(np.asarray, tree))
-    n_local = leaves[0].shape[0] if leaves else 0
-    counts = _allgather(np.asarray(n_local, np.int64))
+    counts = gather_counts(leaves[0].shape[0] if leaves else 0)
     most = int(counts.max())
     padded = [
         np.concatenate([a, np.zeros((most - a.shape[0], *a.shape[1:]), a.dtype)]) for a in leaves
@@ -128,8 +135,7 @@ def gather_texts(texts: list[str]) -> list[list[str]]:
     if process_count() == 1:
         return [list(texts)]
     codes = [np.frombuffer(t.encode(), np.uint8) for t in texts]
-    lengths = np.asarray([c.size for c in codes], np.int64)
-    all_lengths = _allgather(lengths)
+    all_lengths = _allgather(np.asarray([c.size for c in codes], np.int32))
     width = max(1, int(all_lengths.max()) if all_lengths.size else 1)
     table = np.zeros((len(texts), width), np.uint8)
     for i, c in enumerate(codes):
