@@ -73,7 +73,13 @@ def worker(args: argparse.Namespace) -> None:
     jax.config.update("jax_enable_x64", True)
     import jaxmle as jm
 
-    jm.multihost.initialize(timeout=args.timeout)
+    try:
+        jm.multihost.initialize(timeout=args.timeout)
+    except ValueError as exc:  # no launcher's environment: say how to start it
+        raise SystemExit(
+            f"{exc}\nStart it with --processes N (local processes), or under a launcher "
+            "(srun, a Kubernetes Job) that sets the run's environment."
+        ) from None
     me = jm.multihost.process_index()
     local, total = _local_rows(args, jm)
 
