@@ -363,7 +363,21 @@ _SHARDED_SCRIPT = textwrap.dedent(
                          "many": {k: float(v) for k, v in spread.params.items()},
                          "converged": [bool(one.converged), bool(spread.converged)]}
     out["extreme"] = extreme
+    # A second sharded fit of the same shapes compiles nothing; releasing
+    # jaxmle's executables lets the sharded programs go too.
+    from jaxmle._engine import compile as programs, sharding
+    compiles = []
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda event, *_, **__: compiles.append(event)
+        if event == "/jax/core/compile/backend_compile_duration" else None
+    )
+    x = data["weibull"] if part == "float64" else extremes[0][1]
+    jm.fit("weibull", x, devices=jax.devices())
+    held = sharding._sharded_program.cache_info().currsize
+    programs.release_executables()
     print(json.dumps(out))
+    print(json.dumps({"compiles": len(compiles), "held": held,
+                      "after": sharding._sharded_program.cache_info().currsize}))
     """
 )
 
@@ -377,7 +391,11 @@ def test_sharded_fits_match_one_device(part):
         [sys.executable, "-c", _SHARDED_SCRIPT, part], env=env, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    *_, line, programs = proc.stdout.strip().splitlines()
+    # One program per (family, plan) fitted: 4 families, or 3 float32 and 3 extreme ones.
+    held = 4 if part == "float64" else 6
+    assert json.loads(programs) == {"compiles": 0, "held": held, "after": 0}
+    out = json.loads(line)
     assert sum(bool(v) for v in out.values()) == (4 if part == "float64" else 2), out.keys()
     for name, row in out.pop("extreme").items():
         assert row["converged"] == [True, True], name

@@ -53,6 +53,7 @@ __all__ = [
     "FitProgram",
     "compiler_options",
     "jit_fit",
+    "on_release",
     "release_executables",
     "resident_count",
 ]
@@ -308,13 +309,27 @@ def resident_count() -> int:
     return len(_RESIDENT)
 
 
+_RELEASE_HOOKS: list[Callable[[], None]] = []
+
+
+def on_release(hook: Callable[[], None]) -> Callable[[], None]:
+    """Have :func:`release_executables` call ``hook`` too: a module that keeps
+    compiled programs of its own (the sharded fits' ``jax.jit`` functions)
+    lets them go with the others."""
+    _RELEASE_HOOKS.append(hook)
+    return hook
+
+
 def release_executables() -> None:
     """Let every executable held in memory go (later calls load them again
-    from the program store, or compile them where it is off)."""
+    from the program store, or compile them where it is off), those of the
+    modules registered with :func:`on_release` included."""
     with _RESIDENT_LOCK:
         for program, key in _RESIDENT:
             program.executables.pop(key, None)
         _RESIDENT.clear()
+    for hook in _RELEASE_HOOKS:
+        hook()
 
 
 def _host_side(compiled, layout: _Layout | None):

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from jaxmle._engine.compile import on_release
 from jaxmle._engine.output import FitOutput
 from jaxmle._engine.plan import FitPlan, newton_plan
 from jaxmle._engine.program import fit_body
@@ -154,3 +155,6 @@ def _sharded_program(family: Family, plan: FitPlan, mesh: Mesh, axis: str):
         return fit_body(family, plan, xs, ws, init, fixed, key, reduce=psum, standard=std)
 
     return jax.jit(_shard_map(local, mesh, in_specs=(P(axis), P(axis), P()), out_specs=P()))
+
+
+on_release(_sharded_program.cache_clear)  # (bounded with jaxmle's other executables)
