@@ -208,7 +208,12 @@ def fit(
     if devices is not None:
         xv, w = shard_data(xv, w, devices)
     fixed_v, init_v = check_fixed_init(family, fixed, init, dtype)
-    check_support_params(family, fixed, init, x, weights, dtype)
+    if spans_processes(xv):  # each process checks its own rows; all raise the first error
+        rows, _ = local_block(xv)
+        w_rows = None if w is None else local_block(w)[0]
+        raise_first_error(lambda: check_support_params(family, fixed, init, rows, w_rows, dtype))
+    else:
+        check_support_params(family, fixed, init, x, weights, dtype)
     plan = make_plan(family, options, fixed_v, dtype)
     # Parameters whose MLE is on the boundary of the support (pareto's scale =
     # min(x)) are held there by iterative fits, and reported as estimates.

@@ -103,6 +103,9 @@ def main(scenario: str, out_dir: str, data_file: str | None = None) -> None:
             bad[BAD_ROW] = -1.0
         xb, wb = jm.multihost.global_rows(bad)
         found["bad_global"] = _error(lambda: jm.fit("weibull", xb, weights=wb))
+        # A fixed bound of the support above the smallest value (on one process).
+        low = {"low": float(x.min()) + 1e-6}
+        found["bad_fixed"] = _error(lambda: jm.fit("uniform", xs, weights=ws, fixed=low))
         found["bad_stream"] = _error(
             lambda: jm.fit("weibull", jm.multihost.local_rows(bad), chunk_size=8192)
         )

@@ -87,6 +87,12 @@ def test_two_processes_fit_stream_and_report_bad_data(tmp_path, references):
         for key in ("bad_global", "bad_stream"):
             assert f[key].startswith("ValueError: process 1 (host "), f[key]
             assert f"x[{BAD_ROW}]=-1.0" in f[key] and "outside the support" in f[key]
+        # The smallest value lies on one process: that process is named.
+        at = int(np.argmin(weibull_sample()))
+        holder = int(at >= jm.multihost.row_range(N_ROWS, process=0, processes=2)[1])
+        assert f["bad_fixed"].startswith(f"ValueError: process {holder} (host "), f["bad_fixed"]
+        assert "fixed 'low'=" in f["bad_fixed"], f["bad_fixed"]
+        assert "outside the support of uniform" in f["bad_fixed"]
         # Dataset 4 is the first of process 1's datasets (8 over 2 processes).
         assert "datasets are invalid (datasets 4)" in f["bad_many"]
         assert "x[3]=nan" in f["bad_many"]
@@ -176,3 +182,21 @@ def test_one_process_local_rows_and_global_rows_are_ordinary_fits():
     bad[11] = np.nan
     with pytest.raises(ValueError, match=r"non-finite values \(NaN or inf\) at x\[11\]"):
         jm.fit("weibull", jm.multihost.local_rows(bad), chunk_size=1024)
+
+
+@pytest.mark.processes
+def test_the_example_runs_as_local_processes():
+    """examples/multihost.py, as the README runs it (smaller): one command
+    starts the processes; the global and the streamed fits agree."""
+    example = os.path.join(os.path.dirname(__file__), "..", "examples", "multihost.py")
+    proc = subprocess.run(
+        [sys.executable, example, "--processes", "2", "--rows", "20000", "--chunk-size", "8192"],
+        env={**os.environ, **ENV},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "2 processes, 2 devices, 20,000 rows (10,000 on process 0)" in proc.stdout
+    gaps = [float(line.rsplit(" ", 1)[1]) for line in proc.stdout.splitlines() if "gap" in line]
+    assert len(gaps) == 2 and max(gaps) < 1e-9, proc.stdout
