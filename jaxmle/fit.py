@@ -25,8 +25,7 @@ import optax
 from jaxmle._engine.hosts import (
     LocalRows,
     check_global_weights,
-    local_block,
-    raise_first_error,
+    check_local_rows,
     spans_processes,
 )
 from jaxmle._engine.outcome import check_outcome
@@ -209,9 +208,9 @@ def fit(
         xv, w = shard_data(xv, w, devices)
     fixed_v, init_v = check_fixed_init(family, fixed, init, dtype)
     if spans_processes(xv):  # each process checks its own rows; all raise the first error
-        rows, _ = local_block(xv)
-        w_rows = None if w is None else local_block(w)[0]
-        raise_first_error(lambda: check_support_params(family, fixed, init, rows, w_rows, dtype))
+        check_local_rows(
+            xv, w, lambda rows, w_rows: check_support_params(family, fixed, init, rows, w_rows)
+        )
     else:
         check_support_params(family, fixed, init, x, weights, dtype)
     plan = make_plan(family, options, fixed_v, dtype)
@@ -236,8 +235,7 @@ def fit(
         )
     if int(n_invalid) > 0:
         if spans_processes(xv):  # each process checks its own rows (counted from 0)
-            rows, _ = local_block(xv)
-            raise_first_error(lambda: check_data_values(family, rows))
+            check_local_rows(xv, None, lambda rows, _: check_data_values(family, rows))
         else:
             check_data_values(family, np.asarray(x))
         raise ValueError(  # (the host check above explains every case it knows)

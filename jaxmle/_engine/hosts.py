@@ -36,6 +36,7 @@ __all__ = [
     "LocalRows",
     "broadcast_from_first",
     "check_global_weights",
+    "check_local_rows",
     "gather_counts",
     "gather_rows",
     "gather_texts",
@@ -183,6 +184,17 @@ def raise_first_error(check: Callable[[], None]) -> None:
         if name:
             error = TypeError if name == "TypeError" else ValueError
             raise error(f"process {p} (host {host}): {text}")
+
+
+def check_local_rows(
+    x: jax.Array, w: jax.Array | None, check: Callable[[np.ndarray, np.ndarray | None], None]
+) -> None:
+    """``check(rows, weights)`` on each process's own rows of the global array
+    ``x`` (and of its weights ``w``), rows counted from 0 within the process;
+    every process raises the first error (:func:`raise_first_error`)."""
+    rows, _ = local_block(x)
+    w_rows = None if w is None else local_block(w)[0]
+    raise_first_error(lambda: check(rows, w_rows))
 
 
 def check_global_weights(w: jax.Array, n: int, dtype: np.dtype) -> jax.Array:
