@@ -166,25 +166,20 @@ def _fit_many_across_processes(
             )
         return local_block(a)[0]
 
-    fitted: list[ManyFitResult] = []
-
-    def fit_local() -> None:  # (an error of one process is raised in all of them)
-        fitted.append(
-            _fit_many(
-                family,
-                local_x,
-                Origin(),
-                mask=local_of("mask", mask),
-                weights=local_of("weights", weights),
-                on_invalid="flag",
-                **options,
-            )
+    def fit_local() -> ManyFitResult:  # (an error of one process is raised in all of them)
+        return _fit_many(
+            family,
+            local_x,
+            Origin(),
+            mask=local_of("mask", mask),
+            weights=local_of("weights", weights),
+            on_invalid="flag",
+            **options,
         )
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        raise_first_error(fit_local)
-    local = fitted[0]
+        local = raise_first_error(fit_local)
     for w in caught:  # (the convergence warning is made again below, with global indices)
         if not issubclass(w.category, ConvergenceWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

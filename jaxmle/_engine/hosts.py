@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import jax
 import numpy as np
@@ -47,6 +47,9 @@ __all__ = [
     "spans_processes",
     "sum_over_processes",
 ]
+
+
+_T = TypeVar("_T")
 
 
 class LocalRows(NamedTuple):
@@ -166,17 +169,17 @@ def local_block(x: jax.Array) -> tuple[np.ndarray, np.ndarray]:
     return data, index
 
 
-def raise_first_error(check: Callable[[], None]) -> None:
+def raise_first_error(check: Callable[[], _T]) -> _T:
     """Run ``check`` (which raises ``ValueError`` or ``TypeError`` on bad
     local input) in every process and raise the first process's error in all
-    of them, naming that process and its host; return when no process found
-    one. Every process must call it (it exchanges the messages)."""
+    of them, naming that process and its host; return what ``check`` returned
+    when no process found one. Every process must call it (it exchanges the
+    messages)."""
     if process_count() == 1:
-        check()
-        return
-    kind, message = "", ""
+        return check()
+    kind, message, result = "", "", None
     try:
-        check()
+        result = check()
     except (ValueError, TypeError) as exc:
         kind, message = type(exc).__name__, str(exc) or type(exc).__name__
     found = gather_texts([kind, message, socket.gethostname()])
@@ -184,6 +187,7 @@ def raise_first_error(check: Callable[[], None]) -> None:
         if name:
             error = TypeError if name == "TypeError" else ValueError
             raise error(f"process {p} (host {host}): {text}")
+    return result
 
 
 def check_local_rows(

@@ -372,8 +372,8 @@ def _stream_sum(
     return sums, n
 
 
-def _call(fn: Callable[[], None]) -> None:
-    fn()
+def _call(fn: Callable[[], _T]) -> _T:
+    return fn()
 
 
 class StreamFit(NamedTuple):
@@ -411,16 +411,10 @@ def fit_stream(
     """``jm.fit`` on a streamed source; see the module docstring (``progress``:
     a bar over the chunks of every pass, see :mod:`jaxmle.progress`;
     ``across_processes``: ``x`` is this process's part of the data)."""
-    found: list[_Prepared] = []
-
-    def prepare() -> None:
-        found.append(_prepare(family, x, weights, options, init, fixed))
-
-    if across_processes:  # an error of one process is raised in all, never alone
-        raise_first_error(prepare)
-    else:
-        prepare()
-    source, first, plan, fixed_v, init_v, one_pass = found[0]
+    # Across processes, an error of one process is raised in all, never alone.
+    source, first, plan, fixed_v, init_v, one_pass = (
+        raise_first_error if across_processes else _call
+    )(lambda: _prepare(family, x, weights, options, init, fixed))
     if across_processes:  # the same units and start everywhere: process 0's chunk
         first = _first_of_process_zero(first, source.rows)
     per_pass = _parts_per_pass(source, x)
@@ -442,7 +436,7 @@ def _first_of_process_zero(first: np.ndarray, rows: int) -> np.ndarray:
     """Process 0's first chunk, in every process (padded to ``rows`` rows for
     the exchange, which needs one shape everywhere)."""
     buffer = np.concatenate([first, np.repeat(first[:1], rows - first.shape[0], axis=0)])
-    length = broadcast_from_first(np.asarray(first.shape[0], np.int64))
+    length = broadcast_from_first(np.asarray(first.shape[0], np.int32))
     return broadcast_from_first(buffer)[: int(length)]
 
 
